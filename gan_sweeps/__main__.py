@@ -1,0 +1,31 @@
+"""``python -m gan_sweeps [-m] KEY=VALUE ...`` (also ``gan-sweeps``): the Hydra app; ``gan-sweeps report DIR``."""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    from gan_sweeps.train import run  # imported here so `--help` and config errors stay fast
+
+    return run(cfg)
+
+
+def cli() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "report":
+        from gan_sweeps.report import main as report_main
+
+        sys.exit(report_main(sys.argv[2:]))
+    main()
+    from gan_sweeps.train import FAILED_RUNS
+
+    if FAILED_RUNS:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,124 @@
+"""What every generative LightningModule shares: manual optimisation, one update block, divergence checks,
+optimizer construction from the ``optim`` group, a fixed-noise sample grid and loss bookkeeping."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Callable, Mapping
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from gan_sweeps.data import to_unit_range
+from gan_sweeps.optim import build_optimizer
+
+
+class Diverged(RuntimeError):
+    """A loss became NaN or infinite; the run stops with status ``diverged``."""
+
+
+class GenerativeModule(pl.LightningModule):
+    """Base class. Subclasses define ``configure_optimizers`` roles, ``training_step`` and ``generate``.
+
+    ``conditional`` models take class labels in ``generate``; ``num_classes`` is the dataset's class count."""
+
+    conditional = False
+    is_generative = True  # False for plain autoencoders: no sample metrics (FID/IS) at the end
+
+    def __init__(self, *, optim: Mapping[str, Any], latent_dim: int, normalize: str = "tanh",
+                 num_classes: int = 10, grad_clip: float = 0.0, grid_size: int = 64, grid_seed: int = 1234):
+        super().__init__()
+        self.automatic_optimization = False
+        self.optim_cfg = dict(optim)
+        self.latent_dim = latent_dim
+        self.normalize = normalize
+        self.num_classes = num_classes
+        self.grad_clip = grad_clip
+        gen = torch.Generator().manual_seed(grid_seed)
+        n = num_classes * num_classes if self.conditional else grid_size
+        self.register_buffer("fixed_z", torch.randn(n, latent_dim, generator=gen), persistent=True)
+        self.steps_done: dict[str, int] = defaultdict(int)  # optimizer steps per role ("d", "g", "vae")
+        self._loss_sums: dict[str, float] = defaultdict(float)
+        self._loss_counts: dict[str, int] = defaultdict(int)
+        self.epoch_losses: dict[str, float] = {}  # mean of each loss over the last finished epoch
+
+    # ---- optimisation -------------------------------------------------------------------------------------
+    def build_optimizer(self, params, role: str) -> torch.optim.Optimizer:
+        return build_optimizer(params, self.optim_cfg, role)
+
+    def optimize(self, opt, role: str, compute_loss: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """The one update block: toggle, forward, finiteness check, zero_grad, backward, clip, step."""
+        self.toggle_optimizer(opt)
+        try:
+            loss = compute_loss()
+            if not torch.isfinite(loss):
+                raise Diverged(f"{role} loss became {loss.item()} at {role}-step {self.steps_done[role] + 1} "
+                               f"(epoch {self.current_epoch})")
+            opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            if self.grad_clip > 0:
+                self.clip_gradients(opt, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
+            opt.step()
+        finally:
+            self.untoggle_optimizer(opt)
+        self.steps_done[role] += 1
+        return loss.detach()
+
+    # ---- bookkeeping ---------------------------------------------------------------------------------------
+    def record(self, values: Mapping[str, torch.Tensor]) -> None:
+        """Log step values (CSV/W&B/progress bar) and accumulate them for the epoch means."""
+        self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, on_epoch=False, prog_bar=True)
+        for k, v in values.items():
+            self._loss_sums[k] += float(v)
+            self._loss_counts[k] += 1
+
+    def on_train_epoch_end(self) -> None:
+        self.epoch_losses = {k: self._loss_sums[k] / self._loss_counts[k] for k in self._loss_sums}
+        self._loss_sums.clear()
+        self._loss_counts.clear()
+        if self.epoch_losses:
+            self.log_dict({f"epoch/{k}": v for k, v in self.epoch_losses.items()}, on_step=False, on_epoch=True)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["gan_sweeps_steps"] = dict(self.steps_done)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.steps_done = defaultdict(int, checkpoint.get("gan_sweeps_steps", {}))
+
+    # ---- evaluation hooks ----------------------------------------------------------------------------------------
+    def extra_metrics(self, datamodule, run_dir) -> dict:
+        """Variant-specific end-of-run metrics and figures (e.g. retrieval mAP); keys like ``eval/...``."""
+        return {}
+
+    # ---- sampling ------------------------------------------------------------------------------------------
+    def sample_labels(self, n: int) -> torch.Tensor | None:
+        return torch.randint(0, self.num_classes, (n,), device=self.device) if self.conditional else None
+
+    def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n images in the model's pixel range, (n, 1, 28, 28); random labels for conditional models."""
+        z = torch.randn(n, self.latent_dim, device=self.device)
+        if self.conditional and labels is None:
+            labels = self.sample_labels(n)
+        return self.decode(z, labels.to(self.device) if labels is not None else None)
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample_grid(self) -> tuple[torch.Tensor, int]:
+        """Images in [0, 1] from the fixed noise, and the grid's row length (one row per class if conditional)."""
+        was_training = self.training
+        self.eval()
+        try:
+            labels = (torch.arange(self.num_classes, device=self.device).repeat_interleave(self.num_classes)
+                      if self.conditional else None)
+            images = self.decode(self.fixed_z, labels)
+        finally:
+            self.train(was_training)
+        nrow = self.num_classes if self.conditional else int(len(self.fixed_z) ** 0.5)
+        return to_unit_range(images.float(), self.normalize), nrow
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,68 @@
+"""Small building blocks shared by every net builder."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": lambda: nn.ReLU(inplace=True),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+}
+
+
+def activation(name: str) -> nn.Module:
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}") from None
+
+
+def mlp(sizes: Sequence[int], act: str, *, batch_norm: bool = False, dropout: float = 0.0,
+        out_act: str = "identity") -> nn.Sequential:
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]``; hidden layers get act (+ BatchNorm, + Dropout)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(activation(act))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(n_out))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    layers.append(activation(out_act))
+    return nn.Sequential(*layers)
+
+
+def init_weights(module: nn.Module, scheme: str = "xavier_uniform") -> nn.Module:
+    """Initialise conv/linear weights in place (biases to zero); ``default`` keeps PyTorch's init."""
+    if scheme == "default":
+        return module
+    inits = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_,
+             "normal_002": lambda w: nn.init.normal_(w, 0.0, 0.02)}
+    if scheme not in inits:
+        raise ValueError(f"unknown init {scheme!r}; choose one of {sorted(inits) + ['default']}")
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            inits[scheme](m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module
+
+
+class Reshape(nn.Module):
+    def __init__(self, *shape: int):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], *self.shape)
+
+
+def one_hot(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    return nn.functional.one_hot(y, num_classes).float()

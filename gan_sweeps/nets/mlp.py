@@ -1,0 +1,43 @@
+"""MLP generator and discriminator (seed 003 shapes; seed 002's dropout study)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from gan_sweeps.nets.blocks import init_weights, mlp
+
+IMAGE_SHAPE = (1, 28, 28)
+IMAGE_SIZE = 28 * 28
+
+
+class MLPGenerator(nn.Module):
+    """z -> hidden... -> 784 -> image, LeakyReLU + BatchNorm in hidden layers, ``out_act`` at the end."""
+
+    def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (128, 256, 512), batch_norm: bool = True,
+                 out_act: str = "tanh", init: str = "xavier_uniform"):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = mlp([latent_dim, *hidden, IMAGE_SIZE], "leaky_relu", batch_norm=batch_norm, out_act=out_act)
+        init_weights(self, init)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(z).view(-1, *IMAGE_SHAPE)
+
+
+class MLPDiscriminator(nn.Module):
+    """image -> 784 -> hidden... -> features; ``adv`` logit from a last linear layer."""
+
+    def __init__(self, hidden: Sequence[int] = (512, 256, 128), dropout: float = 0.0, init: str = "xavier_uniform"):
+        super().__init__()
+        self.body = mlp([IMAGE_SIZE, *hidden], "leaky_relu", dropout=dropout, out_act="leaky_relu")
+        if dropout > 0:
+            self.body.append(nn.Dropout(dropout))
+        self.head = nn.Linear(hidden[-1], 1)
+        init_weights(self, init)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        features = self.body(x.flatten(1))
+        return {"adv": self.head(features).squeeze(1), "features": features}

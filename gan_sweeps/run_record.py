@@ -1,0 +1,43 @@
+"""``metrics.json``: the run folder's record of status, timings and final metrics, written atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("running", "completed", "diverged", "failed", "pruned", "interrupted")
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON: tensors/numpy scalars to numbers, NaN/inf to null (JSON has no NaN)."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class RunRecord:
+    def __init__(self, run_dir: str | Path):
+        self.path = Path(run_dir) / "metrics.json"
+
+    def read(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def write(self, data: dict[str, Any]) -> None:
+        if data.get("status") not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {data.get('status')!r}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".json.tmp{os.getpid()}")
+        tmp.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True))
+        os.replace(tmp, self.path)

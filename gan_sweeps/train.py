@@ -1,0 +1,217 @@
+"""One run: validate, build from config, fit, evaluate, and leave the run folder complete.
+
+``run(cfg)`` is the Hydra task function body. It never raises for a bad run: a NaN loss, a bad value or a crash
+is recorded in ``metrics.json`` (status ``diverged`` / ``failed``) so the sibling jobs of a sweep go on; it returns
+the objective as a plain float (NaN when the run did not complete), which is what sweepers expect."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from gan_sweeps.callbacks.samples import SampleGrid
+from gan_sweeps.callbacks.throughput import Throughput
+from gan_sweeps.config import ConfigError, validate
+from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
+from gan_sweeps.models import Diverged, GenerativeModule
+from gan_sweeps.run_record import RunRecord
+
+log = logging.getLogger(__name__)
+
+FAILED_RUNS: list[str] = []  # run folders that ended with status "failed" in this process (the CLI's exit code)
+
+CHECKPOINT_NAME = "last.ckpt"
+
+
+# ---- building ----------------------------------------------------------------------------------------------------
+def build_datamodule(cfg: DictConfig) -> ImageDataModule:
+    d = cfg.data
+    return ImageDataModule(name=d.name, root=d.root, batch_size=cfg.batch_size, train_size=d.train_size,
+                           normalize=d.normalize, download=d.download, seed=cfg.seed, num_classes=d.num_classes)
+
+
+def build_model(cfg: DictConfig) -> GenerativeModule:
+    """``model.module`` names the LightningModule; every other ``_target_`` node of ``model`` is one of its nets."""
+    nets = {key: node for key, node in cfg.model.items()
+            if key != "module" and isinstance(node, DictConfig) and "_target_" in node}
+    return instantiate(cfg.model.module, **nets, optim=OmegaConf.to_container(cfg.optim, resolve=True),
+                       latent_dim=cfg.model.latent_dim, normalize=cfg.data.normalize,
+                       num_classes=cfg.data.num_classes, grad_clip=cfg.grad_clip, _convert_="object")
+
+
+def _interactive() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def _hydra_info() -> dict[str, Any]:
+    if not HydraConfig.initialized():
+        return {"overrides": [], "group": None, "name": None}
+    hc = HydraConfig.get()
+    multirun = hc.mode == RunMode.MULTIRUN
+    base = Path(hc.sweep.dir if multirun else hc.runtime.output_dir)
+    return {"overrides": list(hc.overrides.task), "group": "_".join(base.parts[-2:]),
+            "name": (f"{hc.job.num}:" if multirun else "") + (hc.job.override_dirname or "defaults")}
+
+
+def build_loggers(cfg: DictConfig, run_dir: Path, info: dict[str, Any]) -> list:
+    loggers: list = []
+    if cfg.logger.get("csv", True):
+        loggers.append(pl.loggers.CSVLogger(save_dir=str(run_dir), name="csv", version=""))
+    wb = cfg.logger.get("wandb")
+    if wb is not None and wb.get("enabled", False):
+        tags = [t[:64] for t in list(wb.get("tags") or []) + info["overrides"]]
+        loggers.append(pl.loggers.WandbLogger(
+            save_dir=str(run_dir), project=wb.project, entity=wb.get("entity"), mode=wb.mode,
+            group=wb.get("group") or info["group"], name=info["name"], tags=tags,
+            config=OmegaConf.to_container(cfg, resolve=True)))
+    return loggers
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list) -> pl.Trainer:
+    interactive = _interactive()
+    if interactive:
+        callbacks = callbacks + [pl.callbacks.RichProgressBar()]
+    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True, save_top_k=0,
+                                              enable_version_counter=False)
+    return pl.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), callbacks=callbacks + [checkpoint],
+                      logger=loggers or False, enable_progress_bar=interactive, enable_model_summary=interactive,
+                      num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=str(run_dir))
+
+
+def _quiet_libraries() -> None:
+    if not _interactive():
+        logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+        logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
+    for pattern in (".*smaller than the logging interval.*", ".*does not have many workers.*",
+                    ".*`training_step` returned `None`.*", ".*is an invalid version and will not be supported.*", ".*LeafSpec.*is deprecated.*"):
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+# ---- the task ----------------------------------------------------------------------------------------------------
+def run_dir_of(cfg: DictConfig) -> Path:
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path(cfg.get("run_dir") or os.getcwd())
+
+
+def objective_of(cfg: DictConfig, metrics: dict[str, Any]) -> float:
+    if metrics.get("status") != "completed":
+        return float("nan")
+    value = metrics.get(cfg.objective)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
+def run(cfg: DictConfig) -> float:
+    run_dir = run_dir_of(cfg)
+    record = RunRecord(run_dir)
+    previous = record.read()
+    if cfg.get("resume") and previous.get("status") == "completed":
+        log.info("resume: %s already completed, skipping", run_dir)
+        return objective_of(cfg, previous)
+    info = _hydra_info()
+    metrics: dict[str, Any] = {"status": "running", "model": cfg.model.get("name"), "dataset": cfg.data.get("name"),
+                               "overrides": info["overrides"], "error": None}
+    record.write(metrics)
+    started = time.perf_counter()
+    trainer = model = throughput = None
+    try:
+        validate(cfg)
+        _quiet_libraries()
+        if cfg.get("threads"):
+            torch.set_num_threads(int(cfg.threads))
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+        datamodule = build_datamodule(cfg)
+        datamodule.prepare_data()  # a missing dataset fails here, before W&B or the nets start
+        model = build_model(cfg)
+        throughput = Throughput()
+        trainer = build_trainer(cfg, run_dir, [throughput, SampleGrid(run_dir)], build_loggers(cfg, run_dir, info))
+        ckpt = run_dir / "checkpoints" / CHECKPOINT_NAME
+        resume_from = str(ckpt) if cfg.get("resume") and ckpt.is_file() else None
+        if resume_from:
+            log.info("resume: continuing %s from %s", run_dir, ckpt)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+        if trainer.interrupted:
+            raise KeyboardInterrupt
+        metrics.update(_evaluate(cfg, model, datamodule, run_dir))
+        metrics["status"] = "completed"
+    except Diverged as exc:
+        metrics.update(status="diverged", health="diverged", error=str(exc))
+        log.warning("run diverged: %s", exc)
+    except (ConfigError, DatasetNotFoundError) as exc:
+        metrics.update(status="failed", error=str(exc))
+        log.error("%s", exc)
+    except (KeyboardInterrupt, SystemExit):
+        metrics.update(status="interrupted", error="interrupted")
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+        if type(exc).__name__ == "TrialPruned":
+            metrics.update(status="pruned", error=str(exc) or "pruned by the Optuna pruner")
+        else:
+            metrics.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            (run_dir / "error.log").write_text(traceback.format_exc())
+            log.error("run failed: %s: %s (traceback in %s)", type(exc).__name__, exc, run_dir / "error.log")
+    finally:
+        metrics.update(_training_summary(model, trainer, throughput))
+        metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
+        metrics.setdefault("health", "ok" if metrics["status"] == "completed" else metrics["status"])
+        record.write(metrics)
+        try:
+            _finish_wandb(metrics)
+        except Exception as exc:  # noqa: BLE001 - never lose the run over its W&B copy
+            log.warning("could not close the W&B run: %s", exc)
+        if metrics["status"] == "failed":
+            FAILED_RUNS.append(str(run_dir))
+    return objective_of(cfg, metrics)
+
+
+def _training_summary(model, trainer, throughput) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if throughput is not None:
+        out.update(throughput.summary())
+    if trainer is not None:
+        out["epochs_done"] = trainer.fit_loop.epoch_progress.current.completed
+    if model is not None:
+        out.update({f"{role}_steps_done": n for role, n in model.steps_done.items()})
+        out.update({f"train/{k}": v for k, v in model.epoch_losses.items()})
+    return out
+
+
+def _evaluate(cfg: DictConfig, model: GenerativeModule, datamodule: ImageDataModule, run_dir: Path) -> dict[str, Any]:
+    if not cfg.eval.get("enabled", False):
+        return {}
+    results = model.extra_metrics(datamodule, run_dir)
+    if not model.is_generative:
+        return results
+    from gan_sweeps.evaluation import evaluate_generative
+
+    return results | evaluate_generative(model, dataset=cfg.data.name, data_root=cfg.data.root,
+                               normalize=cfg.data.normalize, num_samples=cfg.eval.num_samples,
+                               cache_dir=os.path.expanduser(cfg.eval.cache_dir), out_dir=run_dir,
+                               device=model.device, batch_size=cfg.eval.batch_size)
+
+
+def _finish_wandb(metrics: dict[str, Any]) -> None:
+    """Put the final numbers in the W&B summary and close the run, so the next job of a sweep starts its own."""
+    if "wandb" not in sys.modules:
+        return
+    import wandb
+
+    if wandb.run is not None:
+        wandb.run.summary.update({k: v for k, v in metrics.items()
+                                  if isinstance(v, (int, float, str, bool)) and not (isinstance(v, float)
+                                                                                    and math.isnan(v))})
+        wandb.finish(exit_code=0 if metrics["status"] == "completed" else 1)
