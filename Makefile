@@ -1,0 +1,34 @@
+# gan-sweeps: `make run` installs (first time) and runs a real short sweep + its report; `make test` runs the tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The offline datasets beside this checkout (see README); an explicit GAN_SWEEPS_DATA wins.
+export GAN_SWEEPS_DATA ?= $(abspath $(wildcard ../shared/datasets))
+export WANDB_MODE ?= offline
+
+.PHONY: setup run test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The main job: seed 001's cGAN grid (k x beta1) at smoke size, then the k x beta1 report table.
+run: setup
+	$(PY) -m gan_sweeps -m model=cgan k=1,2,3 optim.beta1=0.5,0.9 data.train_size=2048 trainer.max_epochs=2 \
+		eval.num_samples=2000 hydra.sweep.dir=multirun/make-run
+	$(PY) -m gan_sweeps.report multirun/make-run --rows k --cols optim.beta1 \
+		--metric eval/cond_acc,eval/conf_correct,eval/conf_incorrect,eval/fid,eval/is
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_evaluation.py
+
+clean:
+	rm -rf multirun outputs .pytest_cache .cache
+	find . -name __pycache__ -prune -exec rm -rf {} +
