@@ -97,8 +97,9 @@ def load_split(name: str, root: str | os.PathLike | None = None, train: bool = T
         try:
             _download(name, target)
         except Exception as exc:  # network errors: fall through to the clear message below
+            reason = " ".join(str(exc).split())  # one line, whatever the downloader printed
             raise DatasetNotFoundError(
-                f"{TORCHVISION_NAMES[name]} not found and download into {target} failed ({exc})") from exc
+                f"{TORCHVISION_NAMES[name]} not found and download into {target} failed ({reason})") from exc
         raw = find_raw_dir(name, root)
     if raw is None:
         searched = ", ".join(str(r / TORCHVISION_NAMES[name] / "raw") for r in candidate_roots(root))
