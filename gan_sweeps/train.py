@@ -23,6 +23,7 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from gan_sweeps.callbacks.evaluation import PeriodicEvaluation, scalar_metrics
 from gan_sweeps.callbacks.samples import SampleGrid
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config import ConfigError, validate
@@ -138,7 +139,11 @@ def run(cfg: DictConfig) -> float:
         datamodule.prepare_data()  # a missing dataset fails here, before W&B or the nets start
         model = build_model(cfg)
         throughput = Throughput()
-        trainer = build_trainer(cfg, run_dir, [throughput, SampleGrid(run_dir)], build_loggers(cfg, run_dir, info))
+        callbacks = [throughput, SampleGrid(run_dir)]
+        if cfg.eval.get("enabled") and cfg.eval.get("every_n_epochs", 0) > 0:
+            callbacks.append(PeriodicEvaluation(lambda m: _evaluate(cfg, m, datamodule, run_dir),
+                                                cfg.eval.every_n_epochs))
+        trainer = build_trainer(cfg, run_dir, callbacks, build_loggers(cfg, run_dir, info))
         ckpt = run_dir / "checkpoints" / CHECKPOINT_NAME
         resume_from = str(ckpt) if cfg.get("resume") and ckpt.is_file() else None
         if resume_from:
@@ -146,7 +151,9 @@ def run(cfg: DictConfig) -> float:
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
         if trainer.interrupted:
             raise KeyboardInterrupt
-        metrics.update(_evaluate(cfg, model, datamodule, run_dir))
+        evaluation = _evaluate(cfg, model, datamodule, run_dir)
+        metrics.update(evaluation)
+        _log_final(trainer, evaluation)
         metrics["status"] = "completed"
     except Diverged as exc:
         metrics.update(status="diverged", health="diverged", error=str(exc))
@@ -202,6 +209,16 @@ def _evaluate(cfg: DictConfig, model: GenerativeModule, datamodule: ImageDataMod
                                normalize=cfg.data.normalize, num_samples=cfg.eval.num_samples,
                                cache_dir=os.path.expanduser(cfg.eval.cache_dir), out_dir=run_dir,
                                device=model.device, batch_size=cfg.eval.batch_size)
+
+
+def _log_final(trainer: pl.Trainer, results: dict[str, Any]) -> None:
+    """End-of-run evaluation into the CSV log and W&B history (one row at the last step)."""
+    scalars = scalar_metrics(results)
+    if not scalars:
+        return
+    for logger in trainer.loggers:
+        logger.log_metrics(scalars, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+        logger.save()
 
 
 def _finish_wandb(metrics: dict[str, Any]) -> None:
