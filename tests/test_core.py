@@ -189,3 +189,15 @@ def test_nan_loss_is_recorded_as_diverged_and_siblings_still_run(tmp_path):
     assert diverged["status"] == "diverged" and "nan" in diverged["error"]
     assert diverged["health"] == "diverged"
     assert healthy["status"] == "completed"
+
+
+def test_console_script_finds_its_configs_from_any_folder(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    script = shutil.which("gan-sweeps", path=str(Path(sys.executable).parent))
+    assert script, "pip install -e . provides the gan-sweeps console script"
+    proc = subprocess.run([script, "model=cgan", "--cfg", "job"], cwd=tmp_path, text=True, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "_target_: gan_sweeps.models.ConditionalGAN" in proc.stdout
