@@ -1,0 +1,185 @@
+"""Scoring a generative model's samples, and the real data's own scores (the "reference row" of reports).
+
+Every score comes from one pass of the evaluator over the samples (features + logits, ``Evaluator.embed``); the
+real side of FID/KID is the test split's features cached with the evaluator. Keys are flat and JSON-ready:
+
+- ``eval/fid``, ``eval/kid_mean``, ``eval/kid_std``: samples vs the real test split (metrics.fid / metrics.kid);
+- ``eval/is``: classifier inception score; ``eval/class_hist`` (fractions per predicted class),
+  ``eval/class_entropy`` (normalised to [0, 1]), ``eval/mode_collapse`` (metrics.mode_collapse);
+- conditional models: ``eval/cond_acc``, ``eval/conf_correct``, ``eval/conf_incorrect`` (seed 001, Table 1) and
+  ``confusion.png`` in the run folder;
+- models with ``reconstruction_metrics``: ``eval/<key>`` averaged over the test split;
+- ``eval/num_samples``, ``eval/evaluator_test_acc``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from gan_sweeps.data import CLASS_NAMES, load_split, to_model_range, to_unit_range
+from gan_sweeps.evaluation.cache import atomic_write, load_or_build
+from gan_sweeps.evaluation.evaluator import (Evaluator, cache_path, evaluation_threads, get_evaluator, seeded,
+                                             unit_images)
+from gan_sweeps.evaluation.metrics import (class_entropy, class_histogram, conditional_accuracy, fid,
+                                           inception_score, kid, mode_collapse, save_confusion_png)
+
+REFERENCE_VERSION = 1  # bump when reference_scores computes anything differently
+
+
+class GenerativeModel(Protocol):
+    """What ``evaluate_generative`` needs from a model (``reconstruction_metrics`` is optional)."""
+
+    conditional: bool
+    num_classes: int
+    training: bool
+
+    def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor: ...
+
+    def train(self, mode: bool = True) -> Any: ...
+
+
+# ---- building blocks ------------------------------------------------------------------------------------
+def balanced_labels(start: int, n: int, num_classes: int, device: torch.device | str) -> torch.Tensor:
+    """Labels start, start+1, ... modulo C: a run of batches cycles 0..C-1, so classes stay balanced."""
+    return torch.arange(start, start + n, device=device) % num_classes
+
+
+@torch.no_grad()
+def embed_samples(model: GenerativeModel, evaluator: Evaluator, *, normalize: str, num_samples: int,
+                  batch_size: int = 1000, seed: int = 0
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Generate ``num_samples`` in batches (eval mode, no grad, under ``seed``; the model's mode and the
+    global RNG are restored) and return the evaluator's features, logits and the intended labels (None for
+    unconditional models). Images are never all kept in memory."""
+    device = next(evaluator.parameters()).device
+    was_training = model.training
+    model.train(False)
+    feats, logits, labels = [], [], []
+    try:
+        with seeded(seed, device):
+            for start in range(0, num_samples, batch_size):
+                n = min(batch_size, num_samples - start)
+                y = balanced_labels(start, n, model.num_classes, device) if model.conditional else None
+                x01 = to_unit_range(model.generate(n, y).float(), normalize)
+                f, lg = evaluator.embed(x01, batch_size=n)
+                feats.append(f)
+                logits.append(lg)
+                if y is not None:
+                    labels.append(y)
+    finally:
+        model.train(was_training)
+    return torch.cat(feats), torch.cat(logits), (torch.cat(labels) if labels else None)
+
+
+def distance_scores(evaluator: Evaluator, fake_features: torch.Tensor, real_features: torch.Tensor
+                    ) -> dict[str, float]:
+    """FID and KID (mean, std) between two feature sets."""
+    kid_mean, kid_std = kid(evaluator, fake_features, real_features)
+    return {"eval/fid": fid(evaluator, fake_features, real_features), "eval/kid_mean": kid_mean,
+            "eval/kid_std": kid_std}
+
+
+def class_scores(logits: torch.Tensor, labels: torch.Tensor | None = None, class_names: list[str] | None = None,
+                 out_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """IS, predicted-class histogram, entropy and collapse flag; with intended ``labels`` also the
+    conditional accuracy/confidences and (when ``out_dir`` and ``class_names`` are given) ``confusion.png``."""
+    probs = logits.detach().float().softmax(1).cpu()
+    hist = class_histogram(probs.argmax(1), probs.shape[1])
+    out: dict[str, Any] = {"eval/is": inception_score(probs), "eval/class_hist": [float(h) for h in hist],
+                           "eval/class_entropy": class_entropy(hist), "eval/mode_collapse": mode_collapse(hist)}
+    if labels is not None:
+        cond = conditional_accuracy(probs, labels)
+        out.update({"eval/cond_acc": cond["acc"], "eval/conf_correct": cond["conf_correct"],
+                    "eval/conf_incorrect": cond["conf_incorrect"]})
+        if out_dir is not None and class_names is not None:
+            save_confusion_png(cond["confusion"], class_names, Path(out_dir) / "confusion.png",
+                               title=f"accuracy {cond['acc']:.2%}")
+    return out
+
+
+@torch.no_grad()
+def reconstruction_scores(model: Any, *, dataset: str, data_root: str | os.PathLike | None, normalize: str,
+                          device: torch.device | str, batch_size: int = 1000) -> dict[str, float]:
+    """``eval/<key>``: ``model.reconstruction_metrics`` (batch means) averaged over the test split, each batch
+    weighted by its size, in eval mode (restored after). Empty for models without that method."""
+    if not callable(getattr(model, "reconstruction_metrics", None)):
+        return {}
+    test = load_split(dataset, data_root, train=False)
+    device = getattr(model, "device", device)  # LightningModules know where they live
+    was_training = model.training
+    model.train(False)
+    sums: dict[str, float] = {}
+    try:
+        for start in range(0, len(test.images), batch_size):
+            x = to_model_range(test.images[start:start + batch_size], normalize).to(device)
+            for key, value in model.reconstruction_metrics(x).items():
+                sums[key] = sums.get(key, 0.0) + float(value) * len(x)
+    finally:
+        model.train(was_training)
+    return {f"eval/{k}": v / len(test.images) for k, v in sums.items()}
+
+
+# ---- entry points -------------------------------------------------------------------------------------
+def evaluate_generative(model: GenerativeModel, *, dataset: str, data_root: str | os.PathLike | None,
+                        normalize: str, num_samples: int, cache_dir: str | os.PathLike,
+                        out_dir: str | os.PathLike | None, device: torch.device | str,
+                        batch_size: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Score ``num_samples`` generated images against the dataset's test split (keys: module docstring).
+
+    Conditional models get labels cycling 0..C-1 (balanced classes). ``seed`` fixes the generation noise, so
+    repeated evaluations of one model (periodic curves) differ only through the model; the caller's RNG state
+    is left untouched."""
+    if num_samples < 2:
+        raise ValueError(f"eval.num_samples must be at least 2, got {num_samples}")
+    evaluator = get_evaluator(dataset, data_root, cache_dir, device)
+    with evaluation_threads(evaluator):
+        feats, logits, labels = embed_samples(model, evaluator, normalize=normalize, num_samples=num_samples,
+                                              batch_size=batch_size, seed=seed)
+        out = distance_scores(evaluator, feats, evaluator.info.test_features)
+        out.update(class_scores(logits, labels, CLASS_NAMES.get(dataset), out_dir))
+        out.update(reconstruction_scores(model, dataset=dataset, data_root=data_root, normalize=normalize,
+                                         device=device, batch_size=batch_size))
+    out.update({"eval/num_samples": int(num_samples), "eval/evaluator_test_acc": float(evaluator.info.test_acc)})
+    return out
+
+
+def reference_path(dataset: str, cache_dir: str | os.PathLike, train_subset: int, seed: int) -> Path:
+    """``<cache_dir>/reference-<dataset>-<hash>.json``; the hash covers the evaluator file and the protocol."""
+    key = json.dumps({"evaluator": cache_path(dataset, cache_dir).name, "train_subset": train_subset,
+                      "seed": seed, "version": REFERENCE_VERSION}, sort_keys=True)
+    return Path(cache_dir).expanduser() / f"reference-{dataset}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json"
+
+
+def reference_scores(dataset: str, data_root: str | os.PathLike | None, cache_dir: str | os.PathLike,
+                     device: torch.device | str = "cpu", train_subset: int = 10_000, seed: int = 0
+                     ) -> dict[str, Any]:
+    """The real data's own scores with the same keys as ``evaluate_generative``, computed once and cached.
+
+    FID/KID: a seeded random ``train_subset`` of the training split as "samples" vs the test split (the best a
+    model can hope for at that sample size). IS, class histogram/entropy, ``cond_acc`` and confidences: the
+    evaluator on the test split with its true labels."""
+
+    def build() -> dict[str, Any]:
+        evaluator = get_evaluator(dataset, data_root, cache_dir, device)
+        train = load_split(dataset, data_root, train=True)
+        pick = torch.randperm(len(train.images), generator=torch.Generator().manual_seed(seed))[:train_subset]
+        info = evaluator.info
+        with evaluation_threads(evaluator):
+            train_feats, _ = evaluator.embed(unit_images(train.images[pick]))
+            out = distance_scores(evaluator, train_feats, info.test_features)
+            out.update(class_scores(info.test_logits, info.test_labels))
+        out.update({"eval/num_samples": len(pick), "eval/evaluator_test_acc": float(info.test_acc)})
+        return out
+
+    def save(scores: dict[str, Any], path: Path) -> None:
+        atomic_write(path, lambda fh: fh.write(json.dumps(scores, indent=2, sort_keys=True).encode()))
+
+    path = reference_path(dataset, cache_dir, train_subset, seed)
+    scores, _ = load_or_build(path, lambda p: json.loads(p.read_text()), build, save)
+    return scores
