@@ -1,0 +1,8 @@
+"""``python -m gan_sweeps.report SWEEP_DIR [options]``."""
+
+import sys
+
+from gan_sweeps.report.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The report's figures (matplotlib's object API: no pyplot, no GUI backend, nothing global): loss curves (seed 001 Figs 3/5), final-sample mosaic (Figs 14/19),
+samples at chosen epochs (seed 002) and seconds per epoch (seed 002).
+
+Every figure has one tile per run, in run order; a run without the file a tile needs (still running, diverged
+early, no CSV log) gets a blank tile that says why, so a figure never fails because one run is incomplete."""
+
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+from pathlib import Path
+from typing import Callable, Sequence
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.image import imread
+
+from gan_sweeps.report.runs import Run
+from gan_sweeps.report.table import Sweep
+
+# Loss columns to draw, first set found wins: D and G per step, then per-epoch means, then any loss (VAE).
+LOSS_COLUMN_SETS = (("train/d_loss", "train/g_loss"), ("epoch/d_loss", "epoch/g_loss"))
+MAX_COLUMNS = 6
+TILE_INCHES = 2.8
+LABEL_INCHES = 2.4  # room for the run labels left of samples_by_epoch.png's rows
+TITLE_WIDTH = 34  # characters per title line
+DPI = 100
+BAD_STATUSES = {"diverged", "failed", "unknown"}
+
+
+# ---- layout helpers ----------------------------------------------------------------------------------------------
+def grid_columns(sweep: Sweep, count: int) -> int:
+    """Columns of a tile grid: the number of values of the last swept key (Hydra varies it fastest, so each grid
+    row is one setting of the other keys, as in seed 001's k x beta1 figures), else about a square."""
+    if sweep.swept:
+        width = len({run.setting(sweep.swept[-1]) for run in sweep.runs} - {None})
+        if 2 <= width <= MAX_COLUMNS and count > width:
+            return width
+    return max(1, min(count, MAX_COLUMNS, math.ceil(math.sqrt(count))))
+
+
+def tile_axes(count: int, columns: int, height: float = TILE_INCHES) -> tuple[Figure, list[Axes]]:
+    """A figure with ``count`` tiles in ``columns`` columns; surplus grid cells are hidden."""
+    rows = max(1, math.ceil(count / columns))
+    fig = Figure(figsize=(columns * TILE_INCHES * 1.15, rows * height), dpi=DPI)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[count:]:
+        ax.set_visible(False)
+    return fig, flat[:count]
+
+
+def run_title(sweep: Sweep, run: Run) -> str:
+    """``0: k=1, optim.beta1=0.5`` wrapped, with the status when the run did not complete."""
+    label = sweep.label(run)
+    text = label if label == run.name else f"{run.name}: {label}"
+    if not run.completed:
+        text += f" [{run.status}]"
+    return "\n".join(textwrap.wrap(text, TITLE_WIDTH)) or run.name
+
+
+def set_title(ax: Axes, sweep: Sweep, run: Run) -> None:
+    ax.set_title(run_title(sweep, run), fontsize=8, color="firebrick" if run.status in BAD_STATUSES else "black")
+
+
+def blank(ax: Axes, message: str) -> None:
+    """An empty tile with a short grey message in the middle (keeps axis labels usable)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("lightgrey")
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(message, 24)), ha="center", va="center", fontsize=8, color="grey",
+            transform=ax.transAxes)
+
+
+def missing_reason(run: Run, what: str) -> str:
+    return f"no {what} ({run.status})"
+
+
+def show_image(ax: Axes, path: Path) -> bool:
+    """Draw a PNG into a tile without ticks; False when it cannot be read (e.g. half written)."""
+    try:
+        image = imread(path)
+    except Exception:  # noqa: BLE001 - a truncated PNG from a run still writing
+        return False
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return True
+
+
+def arrange(fig: Figure, left_inches: float = 0.45, top_inches: float = 0.8, space: float = 0.45) -> None:
+    """Fixed margins in inches and ``space`` between tiles (a fraction of a tile): ``tight_layout`` costs seconds on
+    a 100-run grid for the same look."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=left_inches / width, right=1 - 0.15 / width, bottom=0.45 / height,
+                        top=1 - top_inches / height, wspace=space * 0.6, hspace=space)
+
+
+def save(fig: Figure, path: Path, tight: bool = False) -> Path:
+    """Save as PNG through a temporary file (never a half-written figure); ``tight`` grows the canvas to fit long
+    labels (cheap for one axes, slow for a grid of them)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.png")
+    fig.savefig(tmp, format="png", bbox_inches="tight" if tight else None)
+    os.replace(tmp, path)
+    return path
+
+
+def per_run_figure(sweep: Sweep, path: Path, draw: Callable[[Axes, Run], None], title: str) -> Path:
+    """The common shape of the per-run figures: one titled tile per run, ``draw`` fills it."""
+    fig, axes = tile_axes(len(sweep.runs), grid_columns(sweep, len(sweep.runs)))
+    for ax, run in zip(axes, sweep.runs):
+        draw(ax, run)
+        set_title(ax, sweep, run)
+    fig.suptitle(title, fontsize=11)
+    arrange(fig)
+    return save(fig, path)
+
+
+# ---- the figures -------------------------------------------------------------------------------------------------
+def loss_columns(log: dict[str, list]) -> list[str]:
+    """Which logged columns a loss panel draws (D and G loss for GANs; every ``*loss*`` column otherwise)."""
+    for names in LOSS_COLUMN_SETS:
+        found = [name for name in names if log.get(name)]
+        if found:
+            return found
+    return sorted(name for name in log if "loss" in name.lower())[:4]
+
+
+def draw_losses(ax: Axes, run: Run) -> None:
+    columns = loss_columns(run.log)
+    if not columns:
+        blank(ax, missing_reason(run, "loss log" if run.csv_path is None else "loss values yet"))
+        return
+    for column in columns:
+        steps, values = zip(*run.log[column])
+        ax.plot(steps, values, linewidth=0.9, label=column.split("/", 1)[-1])
+    ax.set_xlabel("step", fontsize=7)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")  # "best" scans every point: slow on long logs
+
+
+def draw_final_sample(ax: Axes, run: Run) -> None:
+    """The newest sample grid that can be read (the last one may be half written while a run is going)."""
+    for epoch in sorted(run.samples, reverse=True):
+        if show_image(ax, run.samples[epoch]):
+            ax.set_xlabel(f"epoch {epoch}", fontsize=7)
+            return
+    blank(ax, missing_reason(run, "readable samples" if run.samples else "samples"))
+    ax.set_box_aspect(1)  # as tall as the sample tiles beside it
+
+
+def loss_curves(sweep: Sweep, path: Path) -> Path:
+    """``loss_curves.png``: D and G loss against step, one panel per run (seed 001 Figs 3 and 5)."""
+    return per_run_figure(sweep, path, draw_losses, "Losses per step")
+
+
+def samples_mosaic(sweep: Sweep, path: Path) -> Path:
+    """``samples_mosaic.png``: each run's last sample grid, labelled with its settings (seed 001 Figs 14 and 19)."""
+    return per_run_figure(sweep, path, draw_final_sample, "Final samples (fixed noise)")
+
+
+def samples_by_epoch(sweep: Sweep, epochs: Sequence[int], path: Path) -> tuple[Path, list[int]]:
+    """``samples_by_epoch.png``: rows are runs, columns the requested epochs that at least one run saved (seed 002's
+    epochs 10/20/50/100); returns the path and the epochs shown."""
+    shown = [e for e in epochs if any(e in run.samples for run in sweep.runs)]
+    columns = max(1, len(shown))
+    fig = Figure(figsize=(columns * TILE_INCHES + LABEL_INCHES, len(sweep.runs) * TILE_INCHES), dpi=DPI)
+    axes = fig.subplots(len(sweep.runs), columns, squeeze=False)
+    for row, run in enumerate(sweep.runs):
+        for col in range(columns):
+            ax = axes[row][col]
+            epoch = shown[col] if shown else None
+            if epoch is None or epoch not in run.samples or not show_image(ax, run.samples[epoch]):
+                blank(ax, missing_reason(run, f"epoch {epoch}" if epoch else "samples at these epochs"))
+                ax.set_box_aspect(1)
+            if row == 0 and epoch is not None:
+                ax.set_title(f"epoch {epoch}", fontsize=10)
+            if col == 0:
+                ax.set_ylabel(run_title(sweep, run), fontsize=8, rotation=0, ha="right", va="center")
+    arrange(fig, left_inches=LABEL_INCHES, top_inches=0.4, space=0.06)
+    return save(fig, path), shown
+
+
+def epoch_seconds(sweep: Sweep, path: Path) -> Path:
+    """``epoch_seconds.png``: mean seconds per epoch per run, whiskers one standard deviation (seed 002)."""
+    timed = [(run, run.metrics.get("epoch_seconds") or []) for run in sweep.runs]
+    timed = [(run, [float(s) for s in secs if isinstance(s, (int, float))]) for run, secs in timed]
+    timed = [(run, secs) for run, secs in timed if secs]
+    height = max(2.0, 0.45 * len(timed) + 1.2)
+    fig = Figure(figsize=(8, height), dpi=DPI)
+    ax = fig.subplots()
+    if not timed:
+        blank(ax, "no run has recorded epoch times yet")
+    else:
+        means = [sum(secs) / len(secs) for _, secs in timed]
+        stds = [math.sqrt(sum((s - m) ** 2 for s in secs) / len(secs)) for (_, secs), m in zip(timed, means)]
+        labels = [run_title(sweep, run).replace("\n", " ") + f" (n={len(secs)})" for run, secs in timed]
+        colours = ["tab:blue" if run.completed else "tab:grey" for run, _ in timed]
+        positions = range(len(timed))
+        ax.barh(positions, means, xerr=stds, color=colours, capsize=3)
+        ax.set_yticks(list(positions), labels, fontsize=8)
+        ax.invert_yaxis()
+        for y, mean, std in zip(positions, means, stds):
+            ax.text(mean + std, y, f"  {mean:.2f} s", va="center", fontsize=8)
+        ax.set_xlabel("seconds per epoch (mean ± std over epochs; grey: run not completed)")
+        ax.margins(x=0.15)
+    ax.set_title("Seconds per epoch")
+    return save(fig, path, tight=True)
