@@ -54,6 +54,11 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.normalize": (lambda v: v in NORMALIZATIONS, f"one of {sorted(NORMALIZATIONS)}"),
     "data.train_size": (lambda v: v is None or (_is_int(v) and v >= 1), "null (all) or an integer >= 1"),
     "trainer.max_epochs": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "data.labelled_per_class": (lambda v: v is None or (_is_int(v) and v >= 1),
+                                "null (every image labelled) or an integer >= 1 (labelled images per class)"),
+    "model.embedding_dim": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "model.pretrain_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "model.triplets_per_epoch": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "eval.num_samples": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 }
 

@@ -42,7 +42,8 @@ CHECKPOINT_NAME = "last.ckpt"
 def build_datamodule(cfg: DictConfig) -> ImageDataModule:
     d = cfg.data
     return ImageDataModule(name=d.name, root=d.root, batch_size=cfg.batch_size, train_size=d.train_size,
-                           normalize=d.normalize, download=d.download, seed=cfg.seed, num_classes=d.num_classes)
+                           normalize=d.normalize, download=d.download, seed=cfg.seed, num_classes=d.num_classes,
+                           labelled_per_class=d.get("labelled_per_class"), labelled_seed=d.get("labelled_seed"))
 
 
 def build_model(cfg: DictConfig) -> GenerativeModule:
@@ -139,7 +140,7 @@ def run(cfg: DictConfig) -> float:
         datamodule.prepare_data()  # a missing dataset fails here, before W&B or the nets start
         model = build_model(cfg)
         throughput = Throughput()
-        callbacks = [throughput, SampleGrid(run_dir)]
+        callbacks = [throughput, SampleGrid(run_dir, epochs=cfg.get("sample_epochs"))]
         if cfg.eval.get("enabled") and cfg.eval.get("every_n_epochs", 0) > 0:
             callbacks.append(PeriodicEvaluation(lambda m: _evaluate(cfg, m, datamodule, run_dir),
                                                 cfg.eval.every_n_epochs))
@@ -201,7 +202,7 @@ def _evaluate(cfg: DictConfig, model: GenerativeModule, datamodule: ImageDataMod
     if not cfg.eval.get("enabled", False):
         return {}
     results = model.extra_metrics(datamodule, run_dir)
-    if not model.is_generative:
+    if not model.is_generative or not cfg.eval.get("sample_metrics", True):  # only the model's own metrics
         return results
     from gan_sweeps.evaluation import evaluate_generative
 

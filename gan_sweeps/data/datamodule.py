@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 import torch
 
 from gan_sweeps.data.idx import load_split
+from gan_sweeps.data.subsets import UNLABELLED, balanced_subset, complement
 from gan_sweeps.data.transforms import to_model_range
 
 
@@ -58,15 +59,29 @@ class TensorBatches:
 
 
 class ImageDataModule(pl.LightningDataModule):
+    """``train_images/labels``: the whole training split (cut to ``train_size``), true labels, on the device.
+
+    Semi-supervised runs (``labelled_per_class`` = N): ``labelled_images/labels`` hold a class-balanced subset of N
+    images per class drawn with ``labelled_seed`` (``labelled_indices`` index the training split); the training
+    batches then come from the rest of the split with every label set to ``UNLABELLED`` (-1), so no model can use
+    a label outside the subset by accident. With N = null every training image is labelled: ``labelled_*`` is the
+    whole split and the batches carry their labels, as for any other model."""
+
     def __init__(self, name: str = "mnist", root: str | None = None, batch_size: int = 128,
                  train_size: int | None = None, normalize: str = "tanh", download: bool = False, seed: int = 0,
-                 num_classes: int = 10):
+                 num_classes: int = 10, labelled_per_class: int | None = None, labelled_seed: int | None = None):
         super().__init__()
         self.name, self.root, self.batch_size = name, root, batch_size
         self.train_size, self.normalize, self.download, self.seed = train_size, normalize, download, seed
         self.num_classes = num_classes
+        self.labelled_per_class = labelled_per_class
+        self.labelled_seed = seed if labelled_seed is None else labelled_seed
         self.train_images: torch.Tensor | None = None
         self.train_labels: torch.Tensor | None = None
+        self.labelled_indices: torch.Tensor | None = None
+        self.labelled_images: torch.Tensor | None = None
+        self.labelled_labels: torch.Tensor | None = None
+        self._stream: tuple[torch.Tensor, torch.Tensor] | None = None  # what the training batches are drawn from
 
     def prepare_data(self) -> None:
         # Runs once per node: fetch or locate the files (raises a one-line error if absent).
@@ -84,10 +99,29 @@ class ImageDataModule(pl.LightningDataModule):
         if self.train_images is None:
             device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
             self.train_images, self.train_labels = self.load(train=True, device=device)
+            self._split_labelled()
+
+    def _split_labelled(self) -> None:
+        images, labels = self.train_images, self.train_labels
+        if self.labelled_per_class is None:
+            self.labelled_indices = torch.arange(len(labels), device=labels.device)
+            self.labelled_images, self.labelled_labels = images, labels
+            self._stream = (images, labels)
+            return
+        idx = balanced_subset(labels, self.labelled_per_class, self.num_classes, self.labelled_seed)
+        rest = complement(len(labels), idx)
+        if len(rest) == 0:
+            raise ValueError(f"data.labelled_per_class={self.labelled_per_class} labels every training image; "
+                             "nothing is left for the unlabelled stream (raise data.train_size or use null)")
+        self.labelled_indices = idx.to(labels.device)
+        self.labelled_images, self.labelled_labels = images[self.labelled_indices], labels[self.labelled_indices]
+        rest = rest.to(labels.device)
+        self._stream = (images[rest], torch.full_like(labels[rest], UNLABELLED))
 
     def train_dataloader(self) -> TensorBatches:
         rank = self.trainer.global_rank if self.trainer is not None else 0
         world = self.trainer.world_size if self.trainer is not None else 1
         epoch_fn = (lambda: self.trainer.current_epoch) if self.trainer is not None else None
-        return TensorBatches(self.train_images, self.train_labels, self.batch_size, seed=self.seed,
+        images, labels = self._stream if self._stream is not None else (self.train_images, self.train_labels)
+        return TensorBatches(images, labels, self.batch_size, seed=self.seed,
                              rank=rank, world_size=world, epoch_fn=epoch_fn)

@@ -1,0 +1,112 @@
+"""Triplet GAN (``model=triplet_gan``): Zieba & Wang 2017, "Training Triplet Networks with GAN".
+
+The discriminator's last layer is an M-dimensional embedding (``model.embedding_dim``) that is both the K = M
+"logits" of the Improved-GAN unsupervised objective and the triplet network's output. One run has two phases:
+
+1. pre-training, epochs 1 .. ``pretrain_epochs``: loss_D = unsupervised_weight * unsupervised GAN loss;
+2. triplet training, the remaining epochs: loss_D = triplet loss + unsupervised_weight * unsupervised loss, on
+   ``triplets_per_epoch`` random triplets from the labelled subset per epoch (ceil(triplets / batches) per D step).
+
+The generator is trained by feature matching throughout. At the phase switch (end of the last pre-training epoch)
+and at every evaluation the test split is embedded and scored against the training split (9-NN accuracy and
+retrieval mAP, evaluation/retrieval.py); the phase-switch numbers are reported as ``eval/pretrain/*``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gan_sweeps.data.subsets import TripletSampler
+from gan_sweeps.evaluation.retrieval import plot_embeddings, retrieval_metrics
+from gan_sweeps.losses_ssl import triplet_loss
+from gan_sweeps.models.ssgan import SemiSupervisedGAN
+
+
+class TripletGAN(SemiSupervisedGAN):
+    def __init__(self, *args: Any, pretrain_epochs: int = 50, triplets_per_epoch: int = 60000, knn_k: int = 9,
+                 eval_at_phase_switch: bool = True, retrieval_chunk: int = 256, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if pretrain_epochs < 0 or triplets_per_epoch < 1:
+            raise ValueError("model.pretrain_epochs must be >= 0 and model.triplets_per_epoch >= 1")
+        self.pretrain_epochs = pretrain_epochs
+        self.triplets_per_epoch = triplets_per_epoch
+        self.knn_k = knn_k
+        self.eval_at_phase_switch = eval_at_phase_switch
+        self.retrieval_chunk = retrieval_chunk
+        self.triplets: TripletSampler | None = None
+        self.pretrain_metrics: dict[str, float] = {}
+        self._ended_in_pretraining = False
+
+    # ---- phases --------------------------------------------------------------------------------------------------
+    @property
+    def phase(self) -> str:
+        return "pretrain" if self.current_epoch < self.pretrain_epochs else "triplet"
+
+    def attach_labelled(self, images, labels, seed: int = 0) -> None:
+        super().attach_labelled(images, labels, seed)
+        self.triplets = TripletSampler(labels, seed=seed + 1)
+
+    def triplets_per_step(self) -> int:
+        batches = getattr(self.trainer, "num_training_batches", None) if self._trainer is not None else None
+        batches = batches if isinstance(batches, int) and batches > 0 else 1
+        return math.ceil(self.triplets_per_epoch / batches)
+
+    def d_objective(self, real, fake, real_labels, fake_labels) -> dict[str, torch.Tensor]:
+        if self.phase == "pretrain":
+            real_logits, fake_logits = self.discriminate_many(real, fake)
+            terms = self.unsupervised_terms(real_logits, fake_logits)
+            terms["loss"] = self.unsupervised_weight * terms["unsup"]
+            return terms
+        a, p, n = (i.to(self.labelled_images.device) for i in self.triplets.sample(self.triplets_per_step()))
+        x = self.labelled_images
+        real_logits, fake_logits, ea, ep, en = self.discriminate_many(real, fake, x[a], x[p], x[n])
+        terms = self.unsupervised_terms(real_logits, fake_logits)
+        trip = triplet_loss(ea, ep, en)
+        terms.update(loss=trip + self.unsupervised_weight * terms["unsup"], triplet=trip)
+        return terms
+
+    def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()
+        switching = self.current_epoch + 1 == self.pretrain_epochs and self.trainer.max_epochs > self.pretrain_epochs
+        if switching and self.eval_at_phase_switch:
+            run_dir = Path(self.trainer.default_root_dir)
+            scores = self.retrieval(self.trainer.datamodule, run_dir / "embeddings_pretrain.png", "after pre-training")
+            self.pretrain_metrics = {f"eval/pretrain/{k}": v for k, v in scores.items()}
+            self.log_dict(self.pretrain_metrics, on_step=False, on_epoch=True)
+
+    def on_train_end(self) -> None:
+        self._ended_in_pretraining = self.current_epoch <= self.pretrain_epochs and not self.pretrain_metrics
+
+    # ---- evaluation ------------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def retrieval(self, datamodule, plot_path: Path | None = None, title: str = "") -> dict[str, float]:
+        """9-NN accuracy and mAP of test embeddings against the training split (database), plus the PCA plot."""
+        test_x, test_y = self.test_split(datamodule)
+        database = self.d_outputs(datamodule.train_images, "logits")
+        queries = self.d_outputs(test_x, "logits")
+        scores = retrieval_metrics(queries, test_y, database, datamodule.train_labels, k=self.knn_k,
+                                   chunk_size=self.retrieval_chunk)
+        if plot_path is not None:
+            plot_embeddings(queries, test_y, plot_path,
+                            f"test embeddings, M={queries.shape[1]}" + (f", {title}" if title else ""))
+        return scores
+
+    def extra_metrics(self, datamodule, run_dir: str | Path) -> dict:
+        scores = self.retrieval(datamodule, Path(run_dir) / "embeddings.png")
+        out = {f"eval/{k}": v for k, v in scores.items()}
+        if self.pretrain_metrics:
+            out.update(self.pretrain_metrics)
+        elif self._ended_in_pretraining:  # the run never reached triplet training: its final state is pre-trained
+            out.update({f"eval/pretrain/{k}": v for k, v in scores.items()})
+        return out
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["gan_sweeps_pretrain_metrics"] = dict(self.pretrain_metrics)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        self.pretrain_metrics = dict(checkpoint.get("gan_sweeps_pretrain_metrics", {}))
