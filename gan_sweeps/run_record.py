@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
+
+from gan_sweeps.atomic import atomic_write_text
 
 STATUSES = ("running", "completed", "diverged", "failed", "pruned", "interrupted")
 
@@ -37,7 +38,4 @@ class RunRecord:
     def write(self, data: dict[str, Any]) -> None:
         if data.get("status") not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {data.get('status')!r}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".json.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps(_jsonable(data), indent=2, sort_keys=True))

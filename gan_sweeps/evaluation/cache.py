@@ -7,30 +7,15 @@ then build and write it. Writes go to a temporary file in the same folder and ar
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 from pathlib import Path
-from typing import IO, Callable, TypeVar
+from typing import Callable, TypeVar
 
 from filelock import FileLock
 
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(fh)`` on a temporary file beside ``path``, then rename it to ``path`` atomically."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def load_or_build(path: Path, load: Callable[[Path], T], build: Callable[[], T], save: Callable[[T, Path], None],

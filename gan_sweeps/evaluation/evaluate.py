@@ -23,7 +23,8 @@ from typing import Any, Protocol
 import torch
 
 from gan_sweeps.data import CLASS_NAMES, load_split, to_model_range, to_unit_range
-from gan_sweeps.evaluation.cache import atomic_write, load_or_build
+from gan_sweeps.atomic import atomic_write
+from gan_sweeps.evaluation.cache import load_or_build
 from gan_sweeps.evaluation.evaluator import (Evaluator, cache_path, evaluation_threads, get_evaluator, seeded,
                                              unit_images)
 from gan_sweeps.evaluation.metrics import (class_entropy, class_histogram, conditional_accuracy, fid,

@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan_sweeps.data import load_split, to_model_range
-from gan_sweeps.evaluation.cache import atomic_write, load_or_build
+from gan_sweeps.atomic import atomic_write
+from gan_sweeps.evaluation.cache import load_or_build
 from gan_sweeps.evaluation.threads import adaptive_threads, fastest_threads
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.report import render
 from gan_sweeps.report.runs import (NoRunsError, Run, expected_job_count, flatten, is_number, load_optimization_results,
                                     load_sweep)
@@ -172,7 +173,7 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
         documents["report_pivot.csv"] = render.grid_csv(pivot)
     files = {name: out / name for name in documents}
     for name, text in documents.items():
-        render.atomic_write(files[name], text)
+        atomic_write_text(files[name], text)
     files.update({f"{name}.png": path for name, path in figures.items()})
     if options.print_table:
         render.print_grids(grids, lines)

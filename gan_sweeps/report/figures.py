@@ -7,7 +7,6 @@ early, no CSV log) gets a blank tile that says why, so a figure never fails beca
 from __future__ import annotations
 
 import math
-import os
 import textwrap
 from pathlib import Path
 from typing import Callable, Sequence
@@ -16,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
+from gan_sweeps.atomic import atomic_write
 from gan_sweeps.report.runs import Run
 from gan_sweeps.report.table import Sweep
 
@@ -101,11 +101,7 @@ def arrange(fig: Figure, left_inches: float = 0.45, top_inches: float = 0.8, spa
 def save(fig: Figure, path: Path, tight: bool = False) -> Path:
     """Save as PNG through a temporary file (never a half-written figure); ``tight`` grows the canvas to fit long
     labels (cheap for one axes, slow for a grid of them)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.png")
-    fig.savefig(tmp, format="png", bbox_inches="tight" if tight else None)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", bbox_inches="tight" if tight else None))
 
 
 def per_run_figure(sweep: Sweep, path: Path, draw: Callable[[Axes, Run], None], title: str) -> Path:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-from pathlib import Path
 from typing import Any, Sequence
 
 from gan_sweeps.report.runs import is_number
@@ -44,14 +42,6 @@ def raw_value(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, default=str)
     return str(value)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file so a reader never sees half a report (the sweep may be re-reported while open)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ---- CSV ---------------------------------------------------------------------------------------------------------
