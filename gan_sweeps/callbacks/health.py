@@ -1,0 +1,101 @@
+"""Run health: recognise the failure modes the seed studies describe and say which one a run hit.
+
+Diagnoses, worst first (``SEVERITY``):
+
+- ``diverged``: a loss became NaN/inf (the update block raises ``Diverged`` at once) or an epoch-mean loss grew
+  beyond ``explode_above`` in absolute value (exploding losses, seed 000);
+- ``d_collapse``: the discriminator wins outright: its epoch-mean loss stays under ``d_loss_below`` while the
+  generator's stays over ``g_loss_above``, for ``patience`` epochs in a row (seed 000's "D loss collapsing to 0,
+  vanishing gradients", "D overpowering G"). Checked only for losses bounded below by 0 (BCE, LSGAN, hinge),
+  where "D loss near 0" has that meaning; Wasserstein critics are skipped;
+- ``mode_collapse``: the evaluator's class histogram of generated samples misses or is dominated by classes
+  (``eval/mode_collapse`` of any evaluation, periodic or final; seed 001 Fig. 15/16, seed 004);
+- ``ok``: none of these.
+
+The worst diagnosis seen is kept (``health``), with the epoch it was first seen and a one-line reason.
+``stop_on`` lists the diagnoses that end training early: ``diverged`` raises ``Diverged`` (status ``diverged``);
+the others stop the trainer after that epoch, the run is still evaluated, and ``metrics.json`` says
+``stopped_early: true``. Under the Optuna sweeper a stopped trial is thereby cut short like a pruned one."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import pytorch_lightning as pl
+
+from gan_sweeps.models.base import Diverged
+
+SEVERITY = ("ok", "mode_collapse", "d_collapse", "diverged")
+DIAGNOSES = SEVERITY[1:]
+BOUNDED_LOSSES = ("non_saturating", "minimax", "lsgan", "hinge")  # D loss >= 0; near 0: D separates perfectly
+
+
+class RunHealth(pl.Callback):
+    def __init__(self, d_loss_below: float = 0.05, g_loss_above: float = 5.0, patience: int = 2,
+                 explode_above: float = 1.0e4, stop_on: Sequence[str] = ("diverged",)):
+        unknown = sorted(set(stop_on) - set(DIAGNOSES))
+        if unknown:
+            raise ValueError(f"health.stop_on has unknown diagnoses {unknown}; choose from {list(DIAGNOSES)}")
+        self.d_loss_below, self.g_loss_above = d_loss_below, g_loss_above
+        self.patience, self.explode_above = patience, explode_above
+        self.stop_on = set(stop_on)
+        self.health, self.epoch, self.reason = "ok", None, None
+        self.stopped_early = False
+        self._d_collapse_streak = 0
+
+    # ---- what the run reports ------------------------------------------------------------------------------------
+    def flag(self, diagnosis: str, epoch: int | None, reason: str) -> None:
+        """Keep the worst diagnosis (the first epoch and reason it was seen with)."""
+        if SEVERITY.index(diagnosis) > SEVERITY.index(self.health):
+            self.health, self.epoch, self.reason = diagnosis, epoch, reason
+
+    def summary(self) -> dict[str, Any]:
+        return {"health": self.health, "health_epoch": self.epoch, "health_reason": self.reason,
+                "stopped_early": self.stopped_early}
+
+    # ---- checks ------------------------------------------------------------------------------------------------------
+    def check_losses(self, losses: Mapping[str, float], epoch: int, loss_name: str | None) -> str | None:
+        """Diagnose one epoch's mean losses; returns the new diagnosis or None."""
+        for key, value in losses.items():
+            if "loss" in key and (not math.isfinite(value) or abs(value) > self.explode_above):
+                self.flag("diverged", epoch, f"epoch-mean {key} = {value:.4g} (|loss| > {self.explode_above:g})")
+                return "diverged"
+        d, g = losses.get("d_loss"), losses.get("g_loss")
+        if d is None or g is None or (loss_name is not None and loss_name not in BOUNDED_LOSSES):
+            return None
+        self._d_collapse_streak = self._d_collapse_streak + 1 if (d < self.d_loss_below and g > self.g_loss_above) \
+            else 0
+        if self._d_collapse_streak >= self.patience:
+            self.flag("d_collapse", epoch - self.patience + 1,
+                      f"D loss < {self.d_loss_below:g} while G loss > {self.g_loss_above:g} for "
+                      f"{self.patience} epoch(s) (last: D {d:.3g}, G {g:.3g})")
+            return "d_collapse"
+        return None
+
+    def check_evaluation(self, results: Mapping[str, Any], epoch: int | None) -> str | None:
+        if results.get("eval/mode_collapse"):
+            hist = results.get("eval/class_hist") or []
+            top = max(hist) if hist else float("nan")
+            missing = sum(1 for h in hist if h < 0.01)
+            self.flag("mode_collapse", epoch,
+                      f"class histogram of samples: {missing} class(es) under 1%, largest class {top:.0%}")
+            return "mode_collapse"
+        return None
+
+    # ---- Lightning hooks ---------------------------------------------------------------------------------------------
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        loss = getattr(pl_module, "loss", None)
+        found = self.check_losses(pl_module.running_epoch_losses(), trainer.current_epoch + 1,
+                                  getattr(loss, "name", None))
+        self.act(found, trainer)
+
+    def act(self, diagnosis: str | None, trainer: pl.Trainer | None) -> None:
+        """Stop the run when ``diagnosis`` is in ``stop_on``."""
+        if diagnosis is None or diagnosis not in self.stop_on:
+            return
+        if diagnosis == "diverged":
+            raise Diverged(self.reason)
+        self.stopped_early = True
+        if trainer is not None:
+            trainer.should_stop = True

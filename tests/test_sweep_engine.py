@@ -1,0 +1,150 @@
+"""Sweep engine without Optuna: run health, parallel and cluster launchers, resuming a grid, atomic checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
+from gan_sweeps.callbacks.health import RunHealth
+from gan_sweeps.launch import job_devices, parallel_jobs
+from conftest import TINY, job_dirs, read_metrics, run_cli
+
+
+# ---- run health: the diagnoses ---------------------------------------------------------------------------------
+def test_discriminator_collapse_is_flagged_after_patience_epochs():
+    health = RunHealth(d_loss_below=0.05, g_loss_above=5.0, patience=2)
+    assert health.check_losses({"d_loss": 0.01, "g_loss": 7.0}, epoch=3, loss_name="non_saturating") is None
+    assert health.check_losses({"d_loss": 0.02, "g_loss": 9.0}, epoch=4, loss_name="non_saturating") == "d_collapse"
+    assert health.summary()["health"] == "d_collapse" and health.summary()["health_epoch"] == 3
+    assert "D loss < 0.05" in health.summary()["health_reason"]
+
+
+def test_a_balanced_epoch_resets_the_collapse_streak():
+    health = RunHealth(patience=2)
+    for d, g in [(0.01, 7.0), (0.7, 1.0), (0.01, 7.0)]:
+        assert health.check_losses({"d_loss": d, "g_loss": g}, epoch=1, loss_name="non_saturating") is None
+    assert health.summary()["health"] == "ok"
+
+
+def test_wasserstein_critics_are_not_judged_by_the_bce_rule():
+    health = RunHealth(patience=1)
+    assert health.check_losses({"d_loss": -0.5, "g_loss": 40.0}, epoch=1, loss_name="wgan_gp") is None
+    assert health.summary()["health"] == "ok"
+
+
+def test_a_nan_or_exploding_loss_is_diverged_and_worse_than_collapse():
+    health = RunHealth(patience=1, explode_above=1e4)
+    health.check_losses({"d_loss": 0.01, "g_loss": 9.0}, epoch=1, loss_name="non_saturating")
+    assert health.check_losses({"d_loss": float("nan"), "g_loss": 1.0}, epoch=2, loss_name=None) == "diverged"
+    health.check_evaluation({"eval/mode_collapse": True, "eval/class_hist": [1.0] + [0.0] * 9}, epoch=3)
+    assert health.summary()["health"] == "diverged" and health.summary()["health_epoch"] == 2
+    assert RunHealth().check_losses({"g_loss": -2e4}, epoch=1, loss_name=None) == "diverged"
+
+
+def test_mode_collapse_comes_from_the_class_histogram():
+    health = RunHealth()
+    assert health.check_evaluation({"eval/mode_collapse": False}, epoch=1) is None
+    hist = [0.9, 0.1] + [0.0] * 8
+    assert health.check_evaluation({"eval/mode_collapse": True, "eval/class_hist": hist}, epoch=2) == "mode_collapse"
+    assert "8 class(es) under 1%, largest class 90%" in health.summary()["health_reason"]
+
+
+def test_unknown_stop_diagnosis_is_a_clear_error(tmp_path):
+    proc = run_cli(*TINY, "health.stop_on=[tired]", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "health.stop_on=['tired'] is invalid: must be a list drawn from" in proc.stdout + proc.stderr
+
+
+# ---- run health: in real runs ----------------------------------------------------------------------------------
+def test_health_stops_a_run_early_and_records_why(tmp_path):
+    # Thresholds every real epoch meets, so the very first epoch counts as a discriminator collapse.
+    proc = run_cli(*TINY, "trainer.max_epochs=3", "health.d_loss_below=100", "health.g_loss_above=0",
+                   "health.patience=1", "health.stop_on=[d_collapse]", f"hydra.run.dir={tmp_path / 'run'}",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = read_metrics(tmp_path / "run")
+    assert metrics["status"] == "completed" and metrics["health"] == "d_collapse"
+    assert metrics["stopped_early"] is True and metrics["epochs_done"] == 1 and metrics["health_epoch"] == 1
+
+
+def test_an_exploding_loss_ends_the_run_as_diverged(tmp_path):
+    proc = run_cli(*TINY, "trainer.max_epochs=2", "health.explode_above=0.5", f"hydra.run.dir={tmp_path / 'run'}",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = read_metrics(tmp_path / "run")
+    assert metrics["status"] == "diverged" and metrics["health"] == "diverged"
+    assert "d_loss" in metrics["health_reason"] and "> 0.5" in metrics["health_reason"]
+
+
+# ---- launchers ---------------------------------------------------------------------------------------------------
+def test_joblib_runs_jobs_in_parallel_processes_with_split_threads(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=1,2", *TINY,
+                   f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = [read_metrics(j) for j in job_dirs(sweep)]
+    assert [r["status"] for r in runs] == ["completed", "completed"]
+    assert len({r["pid"] for r in runs}) == 2  # two worker processes
+    cores = __import__("os").cpu_count()
+    assert all(r["threads"] == max(1, cores // 2) for r in runs)  # the cores split between the two jobs
+    assert [r["overrides"][0] for r in runs] == ["seed=1", "seed=2"]  # each job its own folder and config
+
+
+def test_submitit_local_launcher_runs_a_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=submitit_local", "seed=3", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (job,) = job_dirs(sweep)
+    assert read_metrics(job)["status"] == "completed" and (job / "checkpoints" / "last.ckpt").is_file()
+
+
+def _hydra_view(launcher: dict, job_num: int):
+    return OmegaConf.create({"launcher": launcher, "job": {"num": job_num}})
+
+
+def test_parallel_jobs_are_spread_over_the_visible_gpus():
+    cfg = OmegaConf.create({"trainer": {"accelerator": "auto", "devices": 1}})
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 4}
+    assert [job_devices(cfg, gpu_count=4, hc=_hydra_view(joblib, n)) for n in range(5)] == [[0], [1], [2], [3], [0]]
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    assert job_devices(cfg, gpu_count=4, hc=_hydra_view(basic, 2)) == 1  # sequential jobs: Lightning's choice
+    assert job_devices(cfg, gpu_count=1, hc=_hydra_view(joblib, 2)) == 1
+    ddp = OmegaConf.create({"trainer": {"accelerator": "gpu", "devices": 2}})
+    assert job_devices(ddp, gpu_count=4, hc=_hydra_view(joblib, 1)) == 2  # a data-parallel run keeps its devices
+    slurm = {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"}
+    assert parallel_jobs(_hydra_view(slurm, 0)) == 1
+
+
+# ---- resume ------------------------------------------------------------------------------------------------------
+def test_resume_skips_completed_runs_and_continues_interrupted_ones(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "seed=1,2", *TINY, f"hydra.sweep.dir={sweep}"]
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    done, cut = job_dirs(sweep)
+    before = read_metrics(done)
+    # Job 1 "was interrupted" after its first epoch: its record says so, its epoch-end checkpoint is there.
+    interrupted = read_metrics(cut) | {"status": "interrupted"}
+    (cut / "metrics.json").write_text(json.dumps(interrupted))
+
+    proc = run_cli(*args, "resume=true", "trainer.max_epochs=2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert read_metrics(done) == before  # completed: skipped, record untouched
+    resumed = read_metrics(cut)
+    assert resumed["status"] == "completed" and resumed["epochs_done"] == 2
+    assert len(resumed["epoch_seconds"]) == 1  # only the missing epoch was trained
+    assert resumed["d_steps_done"] == 2 * before["d_steps_done"]  # step counters continue from the checkpoint
+
+
+# ---- checkpoints -------------------------------------------------------------------------------------------------
+def test_checkpoints_are_replaced_whole_or_not_at_all(tmp_path):
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"epoch": 1, "w": torch.ones(3)}, path)
+    with pytest.raises(Exception):
+        io.save_checkpoint({"epoch": 2, "bad": lambda: None}, path)  # cannot be pickled: fails mid-write
+    assert torch.load(path, weights_only=False)["epoch"] == 1
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary file left behind
