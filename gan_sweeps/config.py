@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from gan_sweeps.data.transforms import NORMALIZATIONS
 
@@ -69,8 +70,28 @@ def validate(cfg: DictConfig) -> None:
         value = _lookup(cfg, key)
         if value is not _MISSING and not ok(value):
             raise ConfigError(f"{key}={value!r} is invalid: must be {rule}")
-    if cfg.get("loss") is not None and cfg.get("label_smoothing", 0):
-        loss = instantiate(cfg.loss)
-        if not loss.supports_label_smoothing:
-            raise ConfigError(f"label_smoothing={cfg.label_smoothing} cannot be used with loss={loss.name}: "
-                              "one-sided smoothing has no meaning for an unbounded critic")
+    if cfg.get("loss") is not None:
+        _validate_loss(cfg)
+
+
+def _validate_loss(cfg: DictConfig) -> None:
+    """Loss x rest-of-config combinations that cannot work (each loss declares its needs as class attributes)."""
+    loss = _build(cfg.loss, "loss")
+    if cfg.get("label_smoothing", 0) and not loss.supports_label_smoothing:
+        raise ConfigError(f"label_smoothing={cfg.label_smoothing} cannot be used with loss={loss.name}: "
+                          "one-sided smoothing has no meaning for an unbounded critic")
+    critic = _lookup(cfg, "model.discriminator")
+    if loss.needs_per_sample_critic and isinstance(critic, DictConfig) and "_target_" in critic:
+        net = _build(critic, f"loss={loss.name} with model.discriminator={critic._target_}")
+        if any(isinstance(m, _BatchNorm) for m in net.modules()):
+            raise ConfigError(f"loss={loss.name} cannot be used with a BatchNorm critic ({critic._target_}): its "
+                              "gradient penalty is per sample; set model.discriminator.batch_norm=false")
+
+
+def _build(node: DictConfig, what: str) -> Any:
+    """instantiate(node), its failure (a bad loss.clip, a net without a switch the loss sets) as one line."""
+    try:
+        return instantiate(node)
+    except Exception as exc:  # noqa: BLE001 - reported as the ConfigError's one line
+        cause = exc.__cause__ or exc
+        raise ConfigError(f"{what}: {type(cause).__name__}: {str(cause).splitlines()[0]}") from None

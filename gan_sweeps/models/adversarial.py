@@ -46,13 +46,13 @@ class AdversarialModule(GenerativeModule):
         return self.discriminator(x, labels)
 
     def d_objective(self, real: torch.Tensor, fake: torch.Tensor, real_labels, fake_labels) -> dict[str, torch.Tensor]:
-        """Discriminator loss terms; ``loss`` is what is minimised, the rest is logged."""
+        """Discriminator loss terms; ``loss`` is what is minimised, the rest (the loss's ``stats``, the penalty) is
+        logged."""
         real_out = self.discriminate(real, real_labels)
         fake_out = self.discriminate(fake, fake_labels)
         loss = self.loss.d_loss(real_out["adv"], fake_out["adv"], 1.0 - self.label_smoothing)
-        terms = {"loss": loss,
-                 "d_real": torch.sigmoid(real_out["adv"].detach()).mean(),
-                 "d_fake": torch.sigmoid(fake_out["adv"].detach()).mean()}
+        with torch.no_grad():  # what the loss says is worth a curve (d_real/d_fake, critic_gap, ...)
+            terms = {"loss": loss, **self.loss.stats(real_out["adv"].detach(), fake_out["adv"].detach())}
         penalty = self.loss.penalty(self.discriminator, real, fake, real_labels)
         if penalty is not None:
             terms["loss"] = loss + penalty

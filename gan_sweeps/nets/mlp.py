@@ -28,11 +28,14 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """image -> 784 -> hidden... -> features; ``adv`` logit from a last linear layer."""
+    """image -> 784 -> hidden... -> features; ``adv`` logit from a last linear layer. No BatchNorm unless
+    ``batch_norm`` (the conv discriminator's switch too, so ``loss=wgan_gp`` turns it off by config)."""
 
-    def __init__(self, hidden: Sequence[int] = (512, 256, 128), dropout: float = 0.0, init: str = "xavier_uniform"):
+    def __init__(self, hidden: Sequence[int] = (512, 256, 128), dropout: float = 0.0, init: str = "xavier_uniform",
+                 batch_norm: bool = False):
         super().__init__()
-        self.body = mlp([IMAGE_SIZE, *hidden], "leaky_relu", dropout=dropout, out_act="leaky_relu")
+        self.body = mlp([IMAGE_SIZE, *hidden], "leaky_relu", batch_norm=batch_norm, dropout=dropout,
+                        out_act="leaky_relu")
         if dropout > 0:
             self.body.append(nn.Dropout(dropout))
         self.head = nn.Linear(hidden[-1], 1)
