@@ -26,9 +26,10 @@ def cli() -> None:
 
         sys.exit(report_main(sys.argv[2:]))
     main()
-    from gan_sweeps.train import FAILED_RUNS
+    from gan_sweeps.hydra_callbacks import FAILED
 
-    if FAILED_RUNS:
+    if FAILED:
+        print(f"{len(FAILED)} run(s) failed (see error.log in each): {', '.join(FAILED)}", file=sys.stderr)
         sys.exit(1)
 
 

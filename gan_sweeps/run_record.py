@@ -26,8 +26,11 @@ def _jsonable(value: Any) -> Any:
 
 
 class RunRecord:
-    def __init__(self, run_dir: str | Path):
+    """``read_only``: ``write`` does nothing (the extra ranks of a data-parallel run share rank 0's folder)."""
+
+    def __init__(self, run_dir: str | Path, read_only: bool = False):
         self.path = Path(run_dir) / "metrics.json"
+        self.read_only = read_only
 
     def read(self) -> dict[str, Any]:
         try:
@@ -38,4 +41,6 @@ class RunRecord:
     def write(self, data: dict[str, Any]) -> None:
         if data.get("status") not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {data.get('status')!r}")
+        if self.read_only:
+            return
         atomic_write_text(self.path, json.dumps(_jsonable(data), indent=2, sort_keys=True))

@@ -94,6 +94,15 @@ def test_joblib_runs_jobs_in_parallel_processes_with_split_threads(tmp_path):
     assert [r["overrides"][0] for r in runs] == ["seed=1", "seed=2"]  # each job its own folder and config
 
 
+def test_a_failed_job_in_a_worker_process_still_fails_the_command(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "k=0,1", *TINY,
+                   f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    failed, completed = (read_metrics(j) for j in job_dirs(sweep))
+    assert failed["status"] == "failed" and completed["status"] == "completed"  # the sibling still ran
+    assert proc.returncode == 1 and f"1 run(s) failed (see error.log in each): {sweep / '0'}" in proc.stderr
+
+
 def test_submitit_local_launcher_runs_a_job(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", "hydra/launcher=submitit_local", "seed=3", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
@@ -148,3 +157,18 @@ def test_checkpoints_are_replaced_whole_or_not_at_all(tmp_path):
         io.save_checkpoint({"epoch": 2, "bad": lambda: None}, path)  # cannot be pickled: fails mid-write
     assert torch.load(path, weights_only=False)["epoch"] == 1
     assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary file left behind
+
+
+# ---- data-parallel training of one run ---------------------------------------------------------------------------
+def test_ddp_trains_one_run_on_two_processes_and_rank_zero_records_it(tmp_path):
+    # Lightning relaunches the command for rank 1 (with the run's saved Hydra config); gloo on the CPU stands in
+    # for NCCL on GPUs. 256 images, batch 64, 2 ranks: each rank steps on 2 batches of its own shard.
+    run = tmp_path / "run"
+    proc = run_cli("data.train_size=256", "batch_size=64", "trainer.max_epochs=1", "logger=csv", "eval=off",
+                   "trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=ddp_find_unused_parameters_true",
+                   f"hydra.run.dir={run}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = read_metrics(run)
+    assert metrics["status"] == "completed" and metrics["error"] is None
+    assert metrics["d_steps_done"] == 2 and metrics["train_images"] == 256
+    assert (run / "train_ddp_process_1.log").is_file()  # rank 1 ran in its own process, in the same folder

@@ -70,7 +70,8 @@ def fid(evaluator: Evaluator, fake: torch.Tensor, real: torch.Tensor, batch_size
     FID = ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^{1/2}), with mu, S the feature mean and (unbiased)
     covariance of each set, computed in float64 by torchmetrics. Each of ``fake``/``real`` is either [0, 1]
     images (N, 1, 28, 28) or precomputed features (N, 50). 0 for identical sets; needs N >= 2 on both sides."""
-    metric = FrechetInceptionDistance(feature=EvaluatorFeatures(evaluator)).to(_device(evaluator))
+    metric = FrechetInceptionDistance(feature=EvaluatorFeatures(evaluator),
+                                      sync_on_compute=False).to(_device(evaluator))  # all samples are local
     _feed(metric, real, True, batch_size)
     _feed(metric, fake, False, batch_size)
     return float(metric.compute())
@@ -92,7 +93,7 @@ def kid(evaluator: Evaluator, fake: torch.Tensor, real: torch.Tensor, subsets: i
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*will save all extracted features in buffer.*")
         metric = KernelInceptionDistance(feature=EvaluatorFeatures(evaluator), subsets=subsets,
-                                         subset_size=subset_size).to(_device(evaluator))
+                                         subset_size=subset_size, sync_on_compute=False).to(_device(evaluator))
     _feed(metric, real, True, batch_size)
     _feed(metric, fake, False, batch_size)
     with seeded(seed):  # torchmetrics draws its subsets with torch.randperm on the CPU generator

@@ -73,12 +73,18 @@ class GenerativeModule(pl.LightningModule):
             self._loss_sums[k] += float(v)
             self._loss_counts[k] += 1
 
+    def running_epoch_losses(self) -> dict[str, float]:
+        """Means of the losses recorded so far in this epoch (the whole epoch's, seen from a callback's
+        ``on_train_epoch_end``, which Lightning calls before the module's own)."""
+        return {k: self._loss_sums[k] / self._loss_counts[k] for k in self._loss_sums}
+
     def on_train_epoch_end(self) -> None:
-        self.epoch_losses = {k: self._loss_sums[k] / self._loss_counts[k] for k in self._loss_sums}
+        self.epoch_losses = self.running_epoch_losses()
         self._loss_sums.clear()
         self._loss_counts.clear()
         if self.epoch_losses:
-            self.log_dict({f"epoch/{k}": v for k, v in self.epoch_losses.items()}, on_step=False, on_epoch=True)
+            self.log_dict({f"epoch/{k}": v for k, v in self.epoch_losses.items()}, on_step=False, on_epoch=True,
+                          sync_dist=True)  # data-parallel runs: the mean over ranks
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["gan_sweeps_steps"] = dict(self.steps_done)
