@@ -61,6 +61,9 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "model.pretrain_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "model.triplets_per_epoch": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "eval.num_samples": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "model.latent_dim": (lambda v: _is_int(v) and v >= 1, "an integer >= 1 (latent code size)"),
+    "model.noise_std": (lambda v: _is_number(v) and v >= 0, "a standard deviation >= 0 (denoising AE input noise)"),
+    "model.arch": (lambda v: v in ("mlp", "conv"), "one of ['conv', 'mlp'] (autoencoder nets)"),
 }
 
 

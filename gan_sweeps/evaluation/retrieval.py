@@ -1,4 +1,5 @@
-"""Embedding quality: k-NN classification accuracy and retrieval mAP (Triplet GAN protocol), plus a 2-D plot.
+"""Embedding quality: k-NN classification accuracy and retrieval mAP (Triplet GAN protocol), plus a 2-D plot
+(also the autoencoders' latent scatter).
 
 Protocol (Zieba & Wang): every test image is a query; the database is the training split; items are ranked by the
 Euclidean distance between embeddings. k-NN accuracy: majority class of the k nearest database items (k = 9).
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+
+from gan_sweeps.atomic import atomic_write
 
 
 def squared_distances(queries: torch.Tensor, database: torch.Tensor, db_sq_norms: torch.Tensor | None = None
@@ -89,24 +92,41 @@ def pca_2d(x: torch.Tensor) -> torch.Tensor:
     return x @ v[:2].T
 
 
-def plot_embeddings(embeddings: torch.Tensor, labels: torch.Tensor, path: str | Path, title: str = "") -> Path:
-    """Scatter of the 2-D PCA of ``embeddings`` coloured by class, saved as ``path`` (PNG)."""
+def plot_embeddings(embeddings: torch.Tensor, labels: torch.Tensor, path: str | Path, title: str = "",
+                    class_names: list[str] | None = None) -> Path:
+    """Scatter of ``embeddings`` (n, d) coloured by class, saved as ``path`` (PNG).
+
+    d = 2: the coordinates themselves (seed 004's latent scatter); d > 2: the first two principal components;
+    d = 1: the coordinate against the class (a strip plot). ``class_names`` label the legend (default: indices)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    xy = pca_2d(embeddings.detach().cpu()).numpy()
-    labels = labels.detach().cpu().numpy()
+    x = embeddings.detach().float().cpu()
+    labels = labels.detach().cpu().long()
+    d = x.shape[1]
+    if d == 1:
+        jitter = torch.rand(len(x), generator=torch.Generator().manual_seed(0)) * 0.5 - 0.25
+        xy, axes, what = torch.stack([x[:, 0], labels.float() + jitter], 1), ("z", "class"), "1-D"
+    elif d == 2:
+        xy, axes, what = x, ("z 1", "z 2"), "2-D"
+    else:
+        xy, axes, what = pca_2d(x), ("PC 1", "PC 2"), f"PCA of {d} dims"
+    xy = xy.numpy()
+    cmap = plt.get_cmap("tab10")
     fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
-    scatter = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=2, alpha=0.6, vmin=-0.5, vmax=9.5)
-    ax.legend(*scatter.legend_elements(), title="class", loc="best", fontsize=7, markerscale=1.5)
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.set_title(title or f"test embeddings (PCA of {embeddings.shape[1]} dims)")
+    ax.scatter(xy[:, 0], xy[:, 1], c=[cmap(c % 10) for c in labels.tolist()], s=2, alpha=0.6)  # data order
+    handles = [Line2D([], [], marker="o", linestyle="", markersize=4, color=cmap(c % 10),
+                      label=class_names[c] if class_names is not None and c < len(class_names) else str(c))
+               for c in sorted(int(v) for v in labels.unique())]
+    ax.legend(handles=handles, title="class", loc="best", fontsize=7)
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
+    ax.set_title(title or f"test embeddings ({what})")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    try:
+        return atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
+    finally:
+        plt.close(fig)

@@ -1,60 +1,46 @@
-"""Variational autoencoder (``model=vae``, seeds 003/004): Bernoulli decoder on [0, 1] pixels, Gaussian latent."""
+"""Variational autoencoder (``model=vae``, seeds 003/004): Bernoulli decoder on [0, 1] pixels, Gaussian latent.
+
+The autoencoder base (``models/autoencoder.py``) does the training step, metrics and figures; the VAE overrides
+its latent hooks only: the encoder returns ``(mu, logvar)``, training decodes the reparameterised sample
+``mu + sigma * eps`` (eval mode decodes ``mu``), and the KL term joins the loss."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from gan_sweeps.data import from_unit_range, to_unit_range
-from gan_sweeps.models.base import GenerativeModule
+from gan_sweeps.models.autoencoder import Autoencoder
 
 
-class VAE(GenerativeModule):
+class VAE(Autoencoder):
     """loss = E_q[-log p(x|z)] + beta * KL(q(z|x) || N(0, I)), summed over pixels, averaged over the batch."""
 
+    is_generative = True  # decodes N(0, I) noise: sample grids from fixed noise, FID/IS at the end
+    role = "vae"
+
     def __init__(self, encoder: nn.Module, decoder: nn.Module, *, beta: float = 1.0, **base: Any):
-        super().__init__(**base)
-        self.encoder = encoder
-        self.decoder = decoder
+        super().__init__(encoder, decoder, **base)
         self.beta = beta
 
-    def configure_optimizers(self):
-        return self.build_optimizer(self.parameters(), "vae")
+    def latent(self, code: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        return code[0]
 
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return from_unit_range(torch.sigmoid(self.decoder(z)), self.normalize)
+    def sample_latent(self, code: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        mu, logvar = code
+        return mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
 
-    def terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per-batch means of the reconstruction error (BCE, nats/image), KL and negative ELBO."""
-        target = to_unit_range(x, self.normalize)
-        mu, logvar = self.encoder(target)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
-        logits = self.decoder(z)
-        recon = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / x.shape[0]
-        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / x.shape[0]
-        return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl}
+    def latent_terms(self, code: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        mu, logvar = code
+        return {"kl": -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / len(mu)}
 
-    def training_step(self, batch, batch_idx):
-        x, _ = batch
-        logged: dict[str, torch.Tensor] = {}
+    def total_loss(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        return terms["recon"] + self.beta * terms["kl"]
 
-        def loss() -> torch.Tensor:
-            t = self.terms(x)
-            logged.update(recon=t["recon"].detach(), kl=t["kl"].detach())
-            return t["loss"]
-
-        logged["vae_loss"] = self.optimize(self.optimizers(), "vae", loss)
-        self.record(logged)
-
-    @torch.no_grad()
     def reconstruction_metrics(self, x: torch.Tensor) -> dict[str, float]:
-        """Test-time metrics on a batch in model range: BCE reconstruction error, pixel MSE, ELBO (nats)."""
-        t = self.terms(x)
-        target = to_unit_range(x, self.normalize)
-        mu, _ = self.encoder(target)
-        mse = F.mse_loss(torch.sigmoid(self.decoder(mu)), target, reduction="sum") / x.shape[0]
-        return {"recon_bce": float(t["recon"]), "recon_mse": float(mse), "kl": float(t["kl"]),
-                "elbo": float(-(t["recon"] + t["kl"]))}
+        """The base's ``recon_bce``, ``recon_mse``, ``kl``, plus ``elbo`` = -(recon_bce + kl) in nats (decoding
+        ``mu``: a one-point estimate of the expected log-likelihood)."""
+        out = super().reconstruction_metrics(x)
+        out["elbo"] = -(out["recon_bce"] + out["kl"])
+        return out

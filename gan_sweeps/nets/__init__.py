@@ -5,6 +5,7 @@ losses and feature matching never depend on the architecture."""
 
 from gan_sweeps.nets.conv import ConvDiscriminator, ConvGenerator
 from gan_sweeps.nets.mlp import MLPDiscriminator, MLPGenerator
-from gan_sweeps.nets.vae import MLPDecoder, MLPEncoder
+from gan_sweeps.nets.vae import Decoder, Encoder, MLPDecoder, MLPEncoder
 
-__all__ = ["ConvDiscriminator", "ConvGenerator", "MLPDiscriminator", "MLPGenerator", "MLPDecoder", "MLPEncoder"]
+__all__ = ["ConvDiscriminator", "ConvGenerator", "Decoder", "Encoder", "MLPDiscriminator", "MLPGenerator", "MLPDecoder",
+           "MLPEncoder"]

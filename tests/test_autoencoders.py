@@ -1,0 +1,177 @@
+"""The autoencoder family (seed 004): AE, denoising AE and VAE on one base; their metrics, figures and presets."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from matplotlib.image import imread
+from omegaconf import OmegaConf
+
+from conftest import CONF_DIR, job_dirs, read_metrics, run_cli
+
+from gan_sweeps.config import ConfigError, validate
+from gan_sweeps.data import to_unit_range
+from gan_sweeps.evaluation.retrieval import plot_embeddings
+from gan_sweeps.models import VAE, Autoencoder, DenoisingAutoencoder
+from gan_sweeps.models.autoencoder import first_per_class
+from gan_sweeps.train import build_datamodule, build_model
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny nets: one thread is faster than two fighting over a busy 2-core machine (35x here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _test_batch(cfg, n: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = build_datamodule(cfg).load(train=False)
+    return x[:n], y[:n]
+
+
+def assert_png(path: Path) -> None:
+    assert path.is_file() and path.stat().st_size > 0, path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    assert imread(path).shape[0] > 20
+
+
+# ---- the modules ------------------------------------------------------------------------------------------------
+def test_family_shares_one_base(compose):
+    classes = {m: type(build_model(compose(f"model={m}"))) for m in ("ae", "dae", "vae")}
+    assert classes == {"ae": Autoencoder, "dae": DenoisingAutoencoder, "vae": VAE}
+    assert all(issubclass(c, Autoencoder) for c in classes.values())
+    assert not Autoencoder.is_generative and not DenoisingAutoencoder.is_generative and VAE.is_generative
+    # Variants override hooks only: the training step, metrics and figures live once, in the base.
+    for name in ("training_step", "terms", "reconstruction_grid", "extra_metrics", "on_train_epoch_end"):
+        assert name not in vars(DenoisingAutoencoder) and name not in vars(VAE), name
+    assert set(vars(DenoisingAutoencoder)) & {"corrupt"} and "corrupt" not in vars(VAE)
+
+
+def test_dae_corrupts_only_in_training_mode_with_the_configured_std(compose):
+    cfg = compose("model=dae", "model.noise_std=0.3")
+    module = build_model(cfg)
+    x, _ = _test_batch(cfg)
+    x01 = to_unit_range(x, cfg.data.normalize)
+    module.train()
+    noise = module.corrupt(x01) - x01
+    assert float(noise.std()) == pytest.approx(0.3, rel=0.02)  # 200,704 draws: ~0.2 % standard error
+    assert float(noise.mean()) == pytest.approx(0.0, abs=0.005)
+    with torch.no_grad():
+        t1, t2 = module.terms(x)["recon"], module.terms(x)["recon"]
+    assert float(t1) != float(t2)  # the noise reaches the encoder while training
+    module.eval()
+    assert torch.equal(module.corrupt(x01), x01)
+    with torch.no_grad():
+        assert float(module.terms(x)["recon"]) == float(module.terms(x)["recon"])
+    # The plain AE never corrupts, and reconstruction metrics of the DAE are those of clean inputs.
+    ae = build_model(compose("model=ae"))
+    assert torch.equal(ae.train().corrupt(x01), x01)
+    module.train()
+    assert module.reconstruction_metrics(x) == module.reconstruction_metrics(x)
+    assert module.training  # restored
+
+
+@pytest.mark.parametrize("model", ["ae", "dae", "vae"])
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_each_arch_encodes_decodes_and_learns(compose, model, arch):
+    module = build_model(compose(f"model={model}", f"model.arch={arch}", "model.latent_dim=3"))
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    assert module.encode(x).shape == (8, 3)
+    assert module.decode(torch.zeros(4, 3)).shape == (4, 1, 28, 28)
+    opt = torch.optim.Adam(module.parameters(), lr=1e-3)
+    torch.manual_seed(0)
+    before = float(module.terms(x)["loss"].detach())
+    for _ in range(5):
+        opt.zero_grad()
+        module.terms(x)["loss"].backward()
+        opt.step()
+    assert float(module.terms(x)["loss"].detach()) < before
+    metrics = module.reconstruction_metrics(x)
+    assert metrics["recon_bce"] > 0 and metrics["recon_mse"] > 0
+    assert ("elbo" in metrics) == (model == "vae")
+
+
+def test_reconstruction_grid_puts_reconstructions_under_inputs(compose):
+    cfg = compose("model=ae")
+    module = build_model(cfg).eval()
+    x, y = build_datamodule(cfg).load(train=False)
+    module.grid_images = x[first_per_class(y, 2, 10)]
+    images, nrow = module.sample_grid()  # the AE's sample grid is its reconstruction grid
+    assert nrow == 10 and images.shape == (40, 1, 28, 28)
+    assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
+    unit = to_unit_range(module.grid_images, cfg.data.normalize)
+    assert torch.equal(images[:10], unit[:10]) and torch.equal(images[20:30], unit[10:])
+    assert torch.equal(y[first_per_class(y, 2, 10)], torch.arange(10).repeat(2))
+    vae = build_model(compose("model=vae"))
+    vae.grid_images = module.grid_images
+    assert vae.sample_grid()[0].shape[0] == 64  # a sampler keeps its fixed-noise grid
+
+
+def test_latent_plot_for_1_2_and_many_dims(tmp_path):
+    labels = torch.arange(300) % 10
+    for d in (1, 2, 16):
+        assert_png(plot_embeddings(torch.randn(300, d), labels, tmp_path / f"latent_{d}.png",
+                                   class_names=[f"class {i}" for i in range(10)]))
+
+
+def test_config_rules_for_the_family(compose):
+    for override, key in [("model.noise_std=-0.1", "model.noise_std"), ("model.latent_dim=0", "model.latent_dim"),
+                          ("model.arch=resnet", "model.arch")]:
+        with pytest.raises(ConfigError, match=key) as info:
+            validate(compose("model=dae", override))
+        assert "\n" not in str(info.value)
+    validate(compose("model=dae", "model.noise_std=0"))
+
+
+def test_seed004_presets_compose(compose):
+    cfg = compose("experiment=seed004_vae_fashion")
+    assert (cfg.model.name, cfg.data.name, cfg.trainer.max_epochs, cfg.batch_size, cfg.optim.lr) == \
+        ("vae", "fashion_mnist", 30, 128, 5e-4)
+    cfg = compose("experiment=seed004_autoencoders")
+    assert cfg.model.latent_dim == 2 and cfg.objective == "eval/recon_bce"
+    # The search preset's sweeper keys (tests/test_presets.py composes it with the Optuna sweeper).
+    space = OmegaConf.load(CONF_DIR / "experiment" / "seed004_vae_fashion_search.yaml").hydra.sweeper
+    assert space.direction == "maximize"
+    assert set(space.params) == {"trainer.max_epochs", "batch_size", "optim.lr", "model.latent_dim"}
+    assert space.params["optim.lr"].startswith("tag(log, interval(")
+
+
+# ---- end to end ---------------------------------------------------------------------------------------------------
+def test_ae_dae_vae_sweep_metrics_figures_and_report(tmp_path):
+    """One tiny CLI sweep, evaluation on (without the FID/IS classifier): every model leaves its test
+    reconstruction metrics, the 2-D latent scatter, per-epoch reconstructions and the interpolation grid."""
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "model=ae,dae,vae", "model.latent_dim=2", "data.train_size=128", "batch_size=64",
+                   "trainer.max_epochs=1", "logger=csv", "++eval.sample_metrics=false", "threads=1",
+                   f"hydra.sweep.dir={sweep}",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = job_dirs(sweep)
+    assert len(runs) == 3
+    by_model = {read_metrics(r)["model"]: (r, read_metrics(r)) for r in runs}
+    assert set(by_model) == {"ae", "dae", "vae"}
+    for model, (run, metrics) in by_model.items():
+        assert metrics["status"] == "completed", metrics.get("error")
+        assert 0 < metrics["eval/recon_mse"] < 784 and metrics["eval/recon_bce"] > 0
+        assert "eval/fid" not in metrics
+        for name in ("latent.png", "interpolation.png", "reconstructions/epoch_001.png", "samples/epoch_001.png"):
+            assert_png(run / name)
+    ae, vae = by_model["ae"][1], by_model["vae"][1]
+    assert ae["ae_steps_done"] == 2 and "train/ae_loss" in ae and "train/recon" in ae
+    assert vae["vae_steps_done"] == 2 and {"train/vae_loss", "train/recon", "train/kl"} <= set(vae)
+    assert vae["eval/elbo"] == pytest.approx(-(vae["eval/recon_bce"] + vae["eval/kl"]))
+
+    report = subprocess.run([sys.executable, "-m", "gan_sweeps.report", str(sweep), "--no-figures"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    with open(sweep / "report.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r.get("model") for r in rows) == ["ae", "dae", "vae"], rows[0].keys()
+    assert all(r["eval/recon_mse"] for r in rows)
