@@ -24,6 +24,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from gan_sweeps.callbacks.evaluation import PeriodicEvaluation, scalar_metrics
+from gan_sweeps.callbacks.pruning import OptunaPruning
 from gan_sweeps.callbacks.samples import SampleGrid
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config import ConfigError, validate
@@ -144,6 +145,9 @@ def run(cfg: DictConfig) -> float:
         if cfg.eval.get("enabled") and cfg.eval.get("every_n_epochs", 0) > 0:
             callbacks.append(PeriodicEvaluation(lambda m: _evaluate(cfg, m, datamodule, run_dir),
                                                 cfg.eval.every_n_epochs))
+            pruning = OptunaPruning.from_config(cfg, callbacks[-1])  # only in a job of hydra/sweeper=optuna
+            if pruning is not None:
+                callbacks.append(pruning)  # after PeriodicEvaluation: reads its result
         trainer = build_trainer(cfg, run_dir, callbacks, build_loggers(cfg, run_dir, info))
         ckpt = run_dir / "checkpoints" / CHECKPOINT_NAME
         resume_from = str(ckpt) if cfg.get("resume") and ckpt.is_file() else None

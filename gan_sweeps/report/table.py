@@ -21,6 +21,9 @@ TRAILING_METRICS = ("train/d_loss", "train/g_loss", "epochs_done", "s_per_epoch"
 # Lower is better for these names; higher for the rest (IS, accuracy, mAP, images/s).
 LOWER_IS_BETTER = re.compile(r"fid|kid|loss|error|err\b|wall_time|seconds|s_per_epoch|nll|recon|kl\b")
 DIRECTIONS = {"min": "min", "minimize": "min", "max": "max", "maximize": "max"}
+# Overrides that identify a job's Optuna trial (added by the optuna sweeper, hydra_plugins/gan_sweeps_optuna):
+# bookkeeping, not settings, so never swept or fixed columns.
+BOOKKEEPING_KEY_PREFIXES = ("optuna.",)
 REFERENCE_NAME = "real data"
 BEST_MARK = "★"
 
@@ -70,7 +73,7 @@ def swept_keys(runs: Sequence[Run]) -> tuple[list[str], dict[str, str]]:
     share. Keys keep the order they were first given on the command line."""
     keys: list[str] = []
     for run in runs:
-        keys.extend(k for k in run.overrides if k not in keys)
+        keys.extend(k for k in run.overrides if k not in keys and not k.startswith(BOOKKEEPING_KEY_PREFIXES))
     swept, fixed = [], {}
     for key in keys:
         values = {run.setting(key) for run in runs} - {None}

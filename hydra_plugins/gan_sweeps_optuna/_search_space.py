@@ -1,0 +1,158 @@
+"""From Hydra overrides to an Optuna search space, and from sampled values back to overrides.
+
+Sweep syntax understood (one dimension per key):
+
+=============================================  ===========================================================
+``k=1,2,5`` / ``k=choice(1,2,5)`` / glob       categorical over the values
+``k=range(1,4)`` (integers)                    integers 1..3 (``tag(log, range(1, 9))``: log scale)
+``x=range(0.1,0.5,0.1)`` (floats)              categorical over the values
+``lr=interval(1e-5,1e-2)``                     float in [1e-5, 1e-2] (``tag(log, interval(...))``: log scale)
+``n=int(interval(1,8))``                       integer in [1, 8]
+=============================================  ===========================================================
+
+Any other override (``model=dcgan``) is fixed: passed to every trial unchanged."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+
+_PLAIN_TEXT = re.compile(r"^[A-Za-z_][A-Za-z0-9_./@:+-]*$")
+_CATEGORICAL_TYPES = (bool, int, float, str)
+
+
+class SearchSpaceError(ValueError):
+    """An override cannot become an Optuna dimension (the message names the override and why)."""
+
+
+@dataclass
+class Dimension:
+    """One searched key: its Optuna distribution and how its values are written as an override."""
+
+    key: str  # the override's key as typed (``+x.y``, ``model``, ``optim.lr``): used to build the override
+    name: str  # the Optuna parameter name (the key without ``+``/``++``): what best_params shows
+    distribution: BaseDistribution
+    spelling: dict[Any, str] = field(default_factory=dict)  # categorical value -> override text (as Hydra escaped it)
+    source: str = ""  # the sweep as typed (``interval(1e-5, 1e-2)``): part of the study's identity
+
+    def override(self, value: Any) -> str:
+        return f"{self.key}={self.spelling.get(value, format_value(value))}"
+
+    def grid_values(self) -> list[Any]:
+        """The values a grid sampler enumerates (only discrete dimensions have them)."""
+        dist = self.distribution
+        if isinstance(dist, CategoricalDistribution):
+            return list(dist.choices)
+        if isinstance(dist, IntDistribution) and not dist.log:
+            return list(range(dist.low, dist.high + 1, dist.step))
+        raise SearchSpaceError(f"{self.key}={self.source}: the grid sampler needs a finite list of values "
+                               "(use choice(...), range(...) or a comma list)")
+
+
+@dataclass
+class SearchSpace:
+    """The dimensions to search and the fixed overrides every trial gets."""
+
+    dimensions: dict[str, Dimension]  # by Optuna parameter name, in command-line order
+    fixed: list[str]  # overrides passed unchanged to every trial
+
+    @property
+    def distributions(self) -> dict[str, BaseDistribution]:
+        return {name: dim.distribution for name, dim in self.dimensions.items()}
+
+    def overrides(self, params: dict[str, Any]) -> list[str]:
+        """A trial's overrides: the fixed ones, then one per sampled parameter."""
+        return self.fixed + [dim.override(params[name]) for name, dim in self.dimensions.items() if name in params]
+
+    def described(self) -> dict[str, str]:
+        """``{name: sweep as typed}``: the search space as text (part of the study's identity)."""
+        return {name: dim.source for name, dim in self.dimensions.items()}
+
+    def grid(self) -> dict[str, list[Any]]:
+        return {name: dim.grid_values() for name, dim in self.dimensions.items()}
+
+
+def format_value(value: Any) -> str:
+    """A sampled value as Hydra override text: ``true``, ``null``, ``3``, ``0.000316``, ``dcgan``, ``'a b'``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if _PLAIN_TEXT.match(text) and text.lower() not in ("true", "false", "null", "nan", "inf"):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _choices(override: Override) -> tuple[list[Any], dict[Any, str]]:
+    """Categorical choices (plain values where Optuna allows them, else their text) and how to spell each."""
+    values = list(override.sweep_iterator())
+    texts = list(override.sweep_string_iterator())
+    choices, spelling = [], {}
+    for value, text in zip(values, texts):
+        choice = value if value is None or isinstance(value, _CATEGORICAL_TYPES) else text
+        if choice in spelling:
+            continue
+        choices.append(choice)
+        spelling[choice] = text
+    return choices, spelling
+
+
+def dimension_of(override: Override) -> Dimension:
+    """The Optuna dimension of one sweep override (raises SearchSpaceError for what Optuna cannot search)."""
+    key = override.get_key_element()
+    name = key.lstrip("+")
+    value = override.value()
+    source = (override.input_line or "").partition("=")[2].strip() or str(value)
+    tags = set(getattr(value, "tags", None) or ())
+    log = "log" in tags
+    if isinstance(value, IntervalSweep):
+        low, high = value.start, value.end
+        if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+            raise SearchSpaceError(f"{override.input_line}: interval needs finite start < end")
+        if log and low <= 0:
+            raise SearchSpaceError(f"{override.input_line}: a log-scale interval needs start > 0")
+        if isinstance(low, int) and isinstance(high, int):
+            return Dimension(key, name, IntDistribution(low, high, log=log), source=source)
+        return Dimension(key, name, FloatDistribution(float(low), float(high), log=log), source=source)
+    if isinstance(value, RangeSweep) and all(isinstance(v, int) and not isinstance(v, bool)
+                                             for v in (value.start, value.stop, value.step)):
+        numbers = list(override.sweep_iterator())
+        if not numbers:
+            raise SearchSpaceError(f"{override.input_line}: the range is empty")
+        step = abs(value.step)
+        if log and (step != 1 or min(numbers) <= 0):
+            raise SearchSpaceError(f"{override.input_line}: a log-scale range needs step 1 and values > 0")
+        return Dimension(key, name, IntDistribution(min(numbers), max(numbers), step=step, log=log), source=source)
+    if log:
+        raise SearchSpaceError(f"{override.input_line}: tag(log, ...) needs interval(...) or an integer range(...)")
+    if isinstance(value, (ChoiceSweep, RangeSweep)) or override.is_discrete_sweep():
+        choices, spelling = _choices(override)
+        if not choices:
+            raise SearchSpaceError(f"{override.input_line}: no values to choose from")
+        return Dimension(key, name, CategoricalDistribution(choices), spelling=spelling, source=source)
+    raise SearchSpaceError(f"{override.input_line}: unsupported sweep for Optuna")
+
+
+def build_search_space(overrides: list[Override]) -> SearchSpace:
+    """Sweep overrides become dimensions, others fixed overrides; a later override of the same key wins (the command
+    line is parsed after the sweeper's ``params``)."""
+    dimensions: dict[str, Dimension] = {}
+    fixed: dict[str, str] = {}
+    for override in overrides:
+        key = override.get_key_element()
+        name = key.lstrip("+")
+        dimensions.pop(name, None)
+        fixed.pop(name, None)
+        if override.is_sweep_override():
+            dimensions[name] = dimension_of(override)
+        else:
+            fixed[name] = override.input_line
+    return SearchSpace(dimensions=dimensions, fixed=list(fixed.values()))
