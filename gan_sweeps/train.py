@@ -23,18 +23,19 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
 from gan_sweeps.callbacks.evaluation import PeriodicEvaluation, scalar_metrics
 from gan_sweeps.callbacks.pruning import OptunaPruning
+from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.callbacks.samples import SampleGrid
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config import ConfigError, validate
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
+from gan_sweeps.launch import job_devices, job_threads
 from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.run_record import RunRecord
 
 log = logging.getLogger(__name__)
-
-FAILED_RUNS: list[str] = []  # run folders that ended with status "failed" in this process (the CLI's exit code)
 
 CHECKPOINT_NAME = "last.ckpt"
 
@@ -90,7 +91,9 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list
         callbacks = callbacks + [pl.callbacks.RichProgressBar()]
     checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True, save_top_k=0,
                                               enable_version_counter=False)
-    return pl.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), callbacks=callbacks + [checkpoint],
+    trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
+    trainer_kwargs["devices"] = job_devices(cfg)  # one GPU per job when parallel jobs share several GPUs
+    return pl.Trainer(**trainer_kwargs, callbacks=callbacks + [checkpoint], plugins=[AtomicCheckpointIO()],
                       logger=loggers or False, enable_progress_bar=interactive, enable_model_summary=interactive,
                       num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=str(run_dir))
 
@@ -118,9 +121,16 @@ def objective_of(cfg: DictConfig, metrics: dict[str, Any]) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
 
 
+def is_primary_process() -> bool:
+    """False in the processes Lightning's ``strategy=ddp`` starts for ranks > 0: they train their shard, while
+    rank 0 alone writes the run record and evaluates."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
 def run(cfg: DictConfig) -> float:
     run_dir = run_dir_of(cfg)
-    record = RunRecord(run_dir)
+    primary = is_primary_process()
+    record = RunRecord(run_dir, read_only=not primary)
     previous = record.read()
     if cfg.get("resume") and previous.get("status") == "completed":
         log.info("resume: %s already completed, skipping", run_dir)
@@ -130,21 +140,27 @@ def run(cfg: DictConfig) -> float:
                                "overrides": info["overrides"], "error": None}
     record.write(metrics)
     started = time.perf_counter()
-    trainer = model = throughput = None
+    trainer = model = throughput = health = None
     try:
         validate(cfg)
         _quiet_libraries()
-        if cfg.get("threads"):
-            torch.set_num_threads(int(cfg.threads))
+        threads = job_threads(cfg)
+        if threads:
+            torch.set_num_threads(threads)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build_datamodule(cfg)
         datamodule.prepare_data()  # a missing dataset fails here, before W&B or the nets start
         model = build_model(cfg)
         throughput = Throughput()
-        callbacks = [throughput, SampleGrid(run_dir, epochs=cfg.get("sample_epochs"))]
+        health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True))
+        callbacks = [throughput, SampleGrid(run_dir, epochs=cfg.get("sample_epochs")), health]
         if cfg.eval.get("enabled") and cfg.eval.get("every_n_epochs", 0) > 0:
-            callbacks.append(PeriodicEvaluation(lambda m: _evaluate(cfg, m, datamodule, run_dir),
-                                                cfg.eval.every_n_epochs))
+            def periodic(module: GenerativeModule) -> dict[str, Any]:
+                results = _evaluate(cfg, module, datamodule, run_dir)
+                health.act(health.check_evaluation(results, module.current_epoch + 1), module.trainer)
+                return results
+
+            callbacks.append(PeriodicEvaluation(periodic, cfg.eval.every_n_epochs))
             pruning = OptunaPruning.from_config(cfg, callbacks[-1])  # only in a job of hydra/sweeper=optuna
             if pruning is not None:
                 callbacks.append(pruning)  # after PeriodicEvaluation: reads its result
@@ -156,12 +172,15 @@ def run(cfg: DictConfig) -> float:
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
         if trainer.interrupted:
             raise KeyboardInterrupt
-        evaluation = _evaluate(cfg, model, datamodule, run_dir)
+        evaluation = _evaluate(cfg, model, datamodule, run_dir) if primary else {}
+        health.check_evaluation(evaluation, trainer.current_epoch)
         metrics.update(evaluation)
         _log_final(trainer, evaluation)
         metrics["status"] = "completed"
     except Diverged as exc:
-        metrics.update(status="diverged", health="diverged", error=str(exc))
+        metrics.update(status="diverged", error=str(exc))
+        if health is not None:
+            health.flag("diverged", trainer.current_epoch + 1 if trainer is not None else None, str(exc))
         log.warning("run diverged: %s", exc)
     except (ConfigError, DatasetNotFoundError) as exc:
         metrics.update(status="failed", error=str(exc))
@@ -179,14 +198,15 @@ def run(cfg: DictConfig) -> float:
     finally:
         metrics.update(_training_summary(model, trainer, throughput))
         metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
-        metrics.setdefault("health", "ok" if metrics["status"] == "completed" else metrics["status"])
+        if health is not None:
+            metrics.update(health.summary())
+        if metrics["status"] not in ("completed", "diverged"):  # failed/pruned/interrupted: no diagnosis to give
+            metrics["health"] = metrics["status"]
         record.write(metrics)
         try:
             _finish_wandb(metrics)
         except Exception as exc:  # noqa: BLE001 - never lose the run over its W&B copy
             log.warning("could not close the W&B run: %s", exc)
-        if metrics["status"] == "failed":
-            FAILED_RUNS.append(str(run_dir))
     return objective_of(cfg, metrics)
 
 
@@ -196,6 +216,8 @@ def _training_summary(model, trainer, throughput) -> dict[str, Any]:
         out.update(throughput.summary())
     if trainer is not None:
         out["epochs_done"] = trainer.fit_loop.epoch_progress.current.completed
+        out["device"] = str(trainer.strategy.root_device)
+    out.update(pid=os.getpid(), threads=torch.get_num_threads())  # which process and how many CPU threads ran it
     if model is not None:
         out.update({f"{role}_steps_done": n for role, n in model.steps_done.items()})
         out.update({f"train/{k}": v for k, v in model.epoch_losses.items()})
@@ -213,7 +235,8 @@ def _evaluate(cfg: DictConfig, model: GenerativeModule, datamodule: ImageDataMod
     return results | evaluate_generative(model, dataset=cfg.data.name, data_root=cfg.data.root,
                                normalize=cfg.data.normalize, num_samples=cfg.eval.num_samples,
                                cache_dir=os.path.expanduser(cfg.eval.cache_dir), out_dir=run_dir,
-                               device=model.device, batch_size=cfg.eval.batch_size)
+                               device=model.device, batch_size=cfg.eval.batch_size,
+                               reconstruction=not any(key.startswith("eval/recon") for key in results))
 
 
 def _log_final(trainer: pl.Trainer, results: dict[str, Any]) -> None:

@@ -130,7 +130,7 @@ def reconstruction_scores(model: Any, *, dataset: str, data_root: str | os.PathL
 def evaluate_generative(model: GenerativeModel, *, dataset: str, data_root: str | os.PathLike | None,
                         normalize: str, num_samples: int, cache_dir: str | os.PathLike,
                         out_dir: str | os.PathLike | None, device: torch.device | str,
-                        batch_size: int = 1000, seed: int = 0) -> dict[str, Any]:
+                        batch_size: int = 1000, seed: int = 0, reconstruction: bool = True) -> dict[str, Any]:
     """Score ``num_samples`` generated images against the dataset's test split (keys: module docstring).
 
     Conditional models get labels cycling 0..C-1 (balanced classes). ``seed`` fixes the generation noise, so
@@ -144,8 +144,9 @@ def evaluate_generative(model: GenerativeModel, *, dataset: str, data_root: str 
                                               batch_size=batch_size, seed=seed)
         out = distance_scores(evaluator, feats, evaluator.info.test_features)
         out.update(class_scores(logits, labels, CLASS_NAMES.get(dataset), out_dir))
-        out.update(reconstruction_scores(model, dataset=dataset, data_root=data_root, normalize=normalize,
-                                         device=device, batch_size=batch_size))
+        if reconstruction:  # False where the caller already has them (an autoencoder's own metrics)
+            out.update(reconstruction_scores(model, dataset=dataset, data_root=data_root, normalize=normalize,
+                                             device=device, batch_size=batch_size))
     out.update({"eval/num_samples": int(num_samples), "eval/evaluator_test_acc": float(evaluator.info.test_acc)})
     return out
 

@@ -190,8 +190,7 @@ class Autoencoder(GenerativeModule):
 
     def extra_metrics(self, datamodule, run_dir) -> dict:
         """Test-split reconstruction metrics (``eval/recon_*`` and latent terms) and ``latent.png`` /
-        ``interpolation.png``. (For the VAE ``evaluate_generative`` computes the same metrics again: identical
-        values, well under a second.)"""
+        ``interpolation.png`` (train.py then tells ``evaluate_generative`` not to compute them again for the VAE)."""
         from gan_sweeps.evaluation.evaluate import reconstruction_scores
         from gan_sweeps.evaluation.retrieval import embed, plot_embeddings
 
