@@ -7,10 +7,11 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from gan_sweeps.callbacks.health import DIAGNOSES
 from gan_sweeps.data.transforms import NORMALIZATIONS
 
 
@@ -64,6 +65,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "model.latent_dim": (lambda v: _is_int(v) and v >= 1, "an integer >= 1 (latent code size)"),
     "model.noise_std": (lambda v: _is_number(v) and v >= 0, "a standard deviation >= 0 (denoising AE input noise)"),
     "model.arch": (lambda v: v in ("mlp", "conv"), "one of ['conv', 'mlp'] (autoencoder nets)"),
+    "health.patience": (lambda v: _is_int(v) and v >= 1, "an integer >= 1 (epochs)"),
+    "health.stop_on": (lambda v: all(d in DIAGNOSES for d in v), f"a list drawn from {list(DIAGNOSES)}"),
 }
 
 
@@ -80,6 +83,12 @@ def validate(cfg: DictConfig) -> None:
 def _validate_loss(cfg: DictConfig) -> None:
     """Loss x rest-of-config combinations that cannot work (each loss declares its needs as class attributes)."""
     loss = _build(cfg.loss, "loss")
+    module = _lookup(cfg, "model.module._target_")
+    if module is not _MISSING and not getattr(get_class(module), "uses_loss_group", True):
+        if loss.name != "non_saturating":
+            raise ConfigError(f"loss={loss.name} cannot be used with model={cfg.model.get('name')}: its "
+                              "discriminator's K-class objective is its own loss (keep the default loss)")
+        return
     if cfg.get("label_smoothing", 0) and not loss.supports_label_smoothing:
         raise ConfigError(f"label_smoothing={cfg.label_smoothing} cannot be used with loss={loss.name}: "
                           "one-sided smoothing has no meaning for an unbounded critic")

@@ -24,12 +24,15 @@ from torch import nn
 
 
 class GANLoss:
-    """Base class; ``supports_label_smoothing`` is False where a smoothed real target has no meaning and
-    ``needs_per_sample_critic`` is True where the critic must not mix samples (no BatchNorm)."""
+    """Base class; ``supports_label_smoothing`` is False where a smoothed real target has no meaning,
+    ``needs_per_sample_critic`` is True where the critic must not mix samples (no BatchNorm), and
+    ``d_loss_bounded`` is False where D's loss has no floor (Wasserstein critics), so "D loss near 0" does not mean
+    that D separates real from fake perfectly (the run-health check for a collapsing D relies on it)."""
 
     name = "base"
     supports_label_smoothing = True
     needs_per_sample_critic = False
+    d_loss_bounded = True
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
         raise NotImplementedError
@@ -144,6 +147,7 @@ class Wasserstein(_CriticLoss):
     distance (up to the critic's Lipschitz constant) once the critic is kept Lipschitz; subclasses say how."""
 
     name = "wasserstein"
+    d_loss_bounded = False
 
     @staticmethod
     def critic_gap(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

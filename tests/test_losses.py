@@ -187,7 +187,7 @@ def test_wgan_gp_refuses_a_batch_norm_critic_in_one_line(compose):
     with pytest.raises(ConfigError, match=r"^loss=wgan_gp cannot be used with a BatchNorm critic .*"
                                           r"model\.discriminator\.batch_norm=false$"):
         validate(compose("loss=wgan_gp", "model.discriminator.batch_norm=true"))
-    validate(compose("loss=wgan", "+model.discriminator.batch_norm=true"))  # clipping has no such limit
+    validate(compose("loss=wgan", "model.discriminator.batch_norm=true"))  # clipping has no such limit
 
 
 @pytest.mark.parametrize("override, message", [("loss.clip=0", "loss.clip=0 is invalid: must be > 0"),
@@ -247,3 +247,9 @@ def test_tiny_sweep_over_every_loss_completes_and_logs_the_critic_gap(tmp_path):
         assert ("epoch/d_real" in columns) == (name in ("non_saturating", "minimax"))
     gp = read_metrics(runs["wgan_gp"])
     assert math.isfinite(gp["train/critic_gap"]) and gp["train/d_penalty"] > 0
+
+
+def test_semi_supervised_models_refuse_a_gan_loss_they_would_ignore(compose):
+    with pytest.raises(ConfigError, match=r"^loss=wgan cannot be used with model=ssgan: .*own loss"):
+        validate(compose("model=ssgan", "loss=wgan"))
+    validate(compose("model=triplet_gan"))  # the default loss is fine: its hooks are not used

@@ -17,8 +17,8 @@ from conftest import TINY, job_dirs, read_metrics, run_cli
 # ---- run health: the diagnoses ---------------------------------------------------------------------------------
 def test_discriminator_collapse_is_flagged_after_patience_epochs():
     health = RunHealth(d_loss_below=0.05, g_loss_above=5.0, patience=2)
-    assert health.check_losses({"d_loss": 0.01, "g_loss": 7.0}, epoch=3, loss_name="non_saturating") is None
-    assert health.check_losses({"d_loss": 0.02, "g_loss": 9.0}, epoch=4, loss_name="non_saturating") == "d_collapse"
+    assert health.check_losses({"d_loss": 0.01, "g_loss": 7.0}, epoch=3, d_loss_bounded=True) is None
+    assert health.check_losses({"d_loss": 0.02, "g_loss": 9.0}, epoch=4, d_loss_bounded=True) == "d_collapse"
     assert health.summary()["health"] == "d_collapse" and health.summary()["health_epoch"] == 3
     assert "D loss < 0.05" in health.summary()["health_reason"]
 
@@ -26,23 +26,26 @@ def test_discriminator_collapse_is_flagged_after_patience_epochs():
 def test_a_balanced_epoch_resets_the_collapse_streak():
     health = RunHealth(patience=2)
     for d, g in [(0.01, 7.0), (0.7, 1.0), (0.01, 7.0)]:
-        assert health.check_losses({"d_loss": d, "g_loss": g}, epoch=1, loss_name="non_saturating") is None
+        assert health.check_losses({"d_loss": d, "g_loss": g}, epoch=1, d_loss_bounded=True) is None
     assert health.summary()["health"] == "ok"
 
 
 def test_wasserstein_critics_are_not_judged_by_the_bce_rule():
+    from gan_sweeps.losses import WassersteinGP
+
+    assert WassersteinGP.d_loss_bounded is False
     health = RunHealth(patience=1)
-    assert health.check_losses({"d_loss": -0.5, "g_loss": 40.0}, epoch=1, loss_name="wgan_gp") is None
+    assert health.check_losses({"d_loss": -0.5, "g_loss": 40.0}, epoch=1, d_loss_bounded=False) is None
     assert health.summary()["health"] == "ok"
 
 
 def test_a_nan_or_exploding_loss_is_diverged_and_worse_than_collapse():
     health = RunHealth(patience=1, explode_above=1e4)
-    health.check_losses({"d_loss": 0.01, "g_loss": 9.0}, epoch=1, loss_name="non_saturating")
-    assert health.check_losses({"d_loss": float("nan"), "g_loss": 1.0}, epoch=2, loss_name=None) == "diverged"
+    health.check_losses({"d_loss": 0.01, "g_loss": 9.0}, epoch=1, d_loss_bounded=True)
+    assert health.check_losses({"d_loss": float("nan"), "g_loss": 1.0}, epoch=2) == "diverged"
     health.check_evaluation({"eval/mode_collapse": True, "eval/class_hist": [1.0] + [0.0] * 9}, epoch=3)
     assert health.summary()["health"] == "diverged" and health.summary()["health_epoch"] == 2
-    assert RunHealth().check_losses({"g_loss": -2e4}, epoch=1, loss_name=None) == "diverged"
+    assert RunHealth().check_losses({"g_loss": -2e4}, epoch=1) == "diverged"
 
 
 def test_mode_collapse_comes_from_the_class_histogram():

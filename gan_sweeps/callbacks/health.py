@@ -6,8 +6,8 @@ Diagnoses, worst first (``SEVERITY``):
   beyond ``explode_above`` in absolute value (exploding losses, seed 000);
 - ``d_collapse``: the discriminator wins outright: its epoch-mean loss stays under ``d_loss_below`` while the
   generator's stays over ``g_loss_above``, for ``patience`` epochs in a row (seed 000's "D loss collapsing to 0,
-  vanishing gradients", "D overpowering G"). Checked only for losses bounded below by 0 (BCE, LSGAN, hinge),
-  where "D loss near 0" has that meaning; Wasserstein critics are skipped;
+  vanishing gradients", "D overpowering G"). Checked only where the GAN loss says its D loss is bounded below
+  (``GANLoss.d_loss_bounded``: BCE, LSGAN, hinge), where "D loss near 0" has that meaning; not for Wasserstein;
 - ``mode_collapse``: the evaluator's class histogram of generated samples misses or is dominated by classes
   (``eval/mode_collapse`` of any evaluation, periodic or final; seed 001 Fig. 15/16, seed 004);
 - ``ok``: none of these.
@@ -28,7 +28,6 @@ from gan_sweeps.models.base import Diverged
 
 SEVERITY = ("ok", "mode_collapse", "d_collapse", "diverged")
 DIAGNOSES = SEVERITY[1:]
-BOUNDED_LOSSES = ("non_saturating", "minimax", "lsgan", "hinge")  # D loss >= 0; near 0: D separates perfectly
 
 
 class RunHealth(pl.Callback):
@@ -55,14 +54,15 @@ class RunHealth(pl.Callback):
                 "stopped_early": self.stopped_early}
 
     # ---- checks ------------------------------------------------------------------------------------------------------
-    def check_losses(self, losses: Mapping[str, float], epoch: int, loss_name: str | None) -> str | None:
-        """Diagnose one epoch's mean losses; returns the new diagnosis or None."""
+    def check_losses(self, losses: Mapping[str, float], epoch: int, d_loss_bounded: bool = True) -> str | None:
+        """Diagnose one epoch's mean losses; returns the new diagnosis or None. ``d_loss_bounded``: the GAN loss's
+        flag (False for Wasserstein critics, which the collapse rule does not apply to)."""
         for key, value in losses.items():
             if "loss" in key and (not math.isfinite(value) or abs(value) > self.explode_above):
                 self.flag("diverged", epoch, f"epoch-mean {key} = {value:.4g} (|loss| > {self.explode_above:g})")
                 return "diverged"
         d, g = losses.get("d_loss"), losses.get("g_loss")
-        if d is None or g is None or (loss_name is not None and loss_name not in BOUNDED_LOSSES):
+        if d is None or g is None or not d_loss_bounded:
             return None
         self._d_collapse_streak = self._d_collapse_streak + 1 if (d < self.d_loss_below and g > self.g_loss_above) \
             else 0
@@ -85,9 +85,8 @@ class RunHealth(pl.Callback):
 
     # ---- Lightning hooks ---------------------------------------------------------------------------------------------
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        loss = getattr(pl_module, "loss", None)
         found = self.check_losses(pl_module.running_epoch_losses(), trainer.current_epoch + 1,
-                                  getattr(loss, "name", None))
+                                  getattr(getattr(pl_module, "loss", None), "d_loss_bounded", True))
         self.act(found, trainer)
 
     def act(self, diagnosis: str | None, trainer: pl.Trainer | None) -> None:

@@ -18,6 +18,8 @@ from gan_sweeps.models.base import GenerativeModule
 
 
 class AdversarialModule(GenerativeModule):
+    uses_loss_group = True  # d/g losses come from the ``loss`` config group (False: the variant brings its own)
+
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: GANLoss, *, k: int = 1,
                  g_steps: int = 1, label_smoothing: float = 0.0, instance_noise: float = 0.0, **base: Any):
         super().__init__(**base)

@@ -22,6 +22,7 @@ from torch import nn
 
 from gan_sweeps.data.subsets import LabelledBatches
 from gan_sweeps.evaluation.retrieval import embed
+from gan_sweeps.losses import GANLoss
 from gan_sweeps.losses_ssl import (feature_matching_loss, non_saturating_g_loss, supervised_loss,
                                    unsupervised_d_loss)
 from gan_sweeps.models.adversarial import AdversarialModule
@@ -34,11 +35,13 @@ class SemiSupervisedGAN(AdversarialModule):
     """Base of the semi-supervised variants. ``loss`` (the project's GAN loss group) is not used: the unsupervised
     game is fixed by the K-output discriminator."""
 
+    uses_loss_group = False  # validation refuses loss=<anything but the default> for these models
+
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: Any = None, *,
                  g_loss: str = "feature_matching", feature_key: str = "features", unsupervised_weight: float = 0.5,
                  labelled_batch_size: int = 100, data_init: bool = True, data_init_size: int = 500,
                  eval_batch_size: int = 1000, **adversarial: Any):
-        super().__init__(generator, discriminator, loss, **adversarial)
+        super().__init__(generator, discriminator, GANLoss(), **adversarial)  # no-op loss hooks (no clipping)
         if g_loss not in G_LOSSES:
             raise ValueError(f"unknown model.g_loss {g_loss!r}; choose one of {list(G_LOSSES)}")
         if self.label_smoothing:
