@@ -329,8 +329,9 @@ def load_optimization_results(root: str | Path) -> dict[str, Any] | None:
 
 
 def expected_job_count(root: str | Path) -> int | None:
-    """How many jobs the sweep will launch, from ``multirun.yaml``: the product of the sweep overrides' lengths for
-    Hydra's basic sweeper, ``n_trials`` for an Optuna-style sweeper; None when unknown."""
+    """How many jobs the sweep will launch, from ``multirun.yaml``: the product of the sweep lengths for Hydra's
+    basic sweeper (its ``params``, e.g. from an experiment preset, with the command line's overrides replacing
+    the same keys), ``n_trials`` for an Optuna-style sweeper; None when unknown."""
     data = _read_yaml(Path(root) / "multirun.yaml")
     hydra_cfg = data.get("hydra") if isinstance(data, dict) else None
     if not isinstance(hydra_cfg, dict):
@@ -343,10 +344,12 @@ def expected_job_count(root: str | Path) -> int | None:
     try:
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        total = 1
-        for override in OverridesParser.create().parse_overrides((hydra_cfg.get("overrides") or {}).get("task") or []):
-            if override.is_sweep_override():
-                total *= len(list(override.sweep_string_iterator()))
-        return total
+        params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
+        lengths = {}
+        for override in OverridesParser.create().parse_overrides(
+                params + list((hydra_cfg.get("overrides") or {}).get("task") or [])):
+            lengths[override.get_key_element()] = (len(list(override.sweep_string_iterator()))
+                                                   if override.is_sweep_override() else 1)
+        return math.prod(lengths.values())
     except Exception:  # noqa: BLE001 - interval()/glob() sweeps and the like: unknown count
         return None
