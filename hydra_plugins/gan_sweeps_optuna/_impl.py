@@ -19,7 +19,6 @@ One sweep, step by step:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
@@ -181,8 +180,6 @@ class OptunaSweeperImpl:
                 raise HydraException(str(exc)) from exc
             if target == "optuna.samplers.GridSampler":
                 conf["_target_"] = f"{__name__}.AskTellGridSampler"
-        if target.endswith("CmaEsSampler") and importlib.util.find_spec("cmaes") is None:
-            raise HydraException("hydra/sweeper/sampler=cmaes needs the cmaes package: pip install cmaes")
         return instantiate(conf)
 
     @staticmethod

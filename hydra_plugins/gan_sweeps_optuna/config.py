@@ -51,7 +51,7 @@ class GridSamplerConf(SamplerConf):
 
 @dataclass
 class CmaEsSamplerConf(SamplerConf):
-    """CMA-ES (needs the ``cmaes`` package)."""
+    """CMA-ES (the ``cmaes`` package, a gan-sweeps dependency)."""
 
     _target_: str = "optuna.samplers.CmaEsSampler"
     n_startup_trials: int = 1
