@@ -6,6 +6,7 @@ the objective as a plain float (NaN when the run did not complete), which is wha
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -173,6 +174,8 @@ def run(cfg: DictConfig) -> float:
         if trainer.interrupted:
             raise KeyboardInterrupt
         evaluation = _evaluate(cfg, model, datamodule, run_dir) if primary else {}
+        if "eval/fid" in evaluation:  # the real data's own scores beside the run's: the report's reference row
+            _save_reference(cfg, run_dir, model.device)
         health.check_evaluation(evaluation, trainer.current_epoch)
         metrics.update(evaluation)
         _log_final(trainer, evaluation)
@@ -237,6 +240,16 @@ def _evaluate(cfg: DictConfig, model: GenerativeModule, datamodule: ImageDataMod
                                cache_dir=os.path.expanduser(cfg.eval.cache_dir), out_dir=run_dir,
                                device=model.device, batch_size=cfg.eval.batch_size,
                                reconstruction=not any(key.startswith("eval/recon") for key in results))
+
+
+def _save_reference(cfg: DictConfig, run_dir: Path, device: torch.device) -> None:
+    """``reference.json``: the dataset's real-data scores (evaluate.reference_scores, computed once per dataset
+    and cached), so every run folder carries what its numbers should be compared with."""
+    from gan_sweeps.atomic import atomic_write_text
+    from gan_sweeps.evaluation import reference_scores
+
+    scores = reference_scores(cfg.data.name, cfg.data.root, os.path.expanduser(cfg.eval.cache_dir), device=device)
+    atomic_write_text(run_dir / "reference.json", json.dumps(scores, indent=2, sort_keys=True))
 
 
 def _log_final(trainer: pl.Trainer, results: dict[str, Any]) -> None:

@@ -312,3 +312,34 @@ def test_module_entry_point(sweep, tmp_path):
     failed = run_module(str(empty))
     assert failed.returncode != 0
     assert failed.stderr.strip().count("\n") == 0 and failed.stderr.startswith("error: no runs found")
+
+
+# ---- end to end: a real evaluated sweep -----------------------------------------------------------------------------
+def test_evaluated_cgan_sweep_reports_seed_001_table_with_the_real_data_row(tmp_path, capsys):
+    from conftest import job_dirs, read_metrics, run_cli
+
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "model=cgan", "k=1,2", "optim.beta1=0.5,0.9", "data.train_size=256", "batch_size=64",
+                   "trainer.max_epochs=1", "eval.num_samples=500", "logger=csv", f"hydra.sweep.dir={sweep}",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = job_dirs(sweep)
+    assert len(jobs) == 4
+    for job in jobs:
+        metrics = read_metrics(job)
+        for key in ("eval/fid", "eval/kid_mean", "eval/is", "eval/class_entropy", "eval/cond_acc",
+                    "eval/conf_correct", "eval/evaluator_test_acc"):
+            assert isinstance(metrics[key], float), key
+        assert len(metrics["eval/class_hist"]) == 10 and isinstance(metrics["eval/mode_collapse"], bool)
+        assert (job / "confusion.png").is_file() and (job / "reference.json").is_file()
+
+    assert main([str(sweep), "--rows", "k", "--cols", "optim.beta1",
+                 "--metric", "eval/cond_acc,eval/conf_correct,eval/conf_incorrect,eval/fid,eval/is"]) == 0
+    with open(sweep / "report_pivot.csv", newline="") as handle:
+        pivot = list(csv.reader(handle))
+    assert pivot[0][0] == "k" and [row[0] for row in pivot[1:]] == ["1", "2", "real data"]
+    assert pivot[0][1].startswith("optim.beta1=0.5") and pivot[0][6].startswith("optim.beta1=0.9")
+    assert all(cell != "" for row in pivot[1:3] for cell in row)  # every k x beta1 cell was measured
+    real = pivot[-1]  # the real test split, scored by the same evaluator: seed 001's 98.99 % row
+    assert float(real[1]) > 0.97
+    assert "real data" in capsys.readouterr().out

@@ -55,6 +55,16 @@ class Report:
 
 
 # ---- inputs ------------------------------------------------------------------------------------------------------
+REFERENCE_FILE = "reference.json"  # the real data's own scores, written by each evaluated run (gan_sweeps.train)
+
+
+def run_reference(runs: list[Run]) -> Path | None:
+    """The ``reference.json`` the runs left, when they all trained on one dataset (else the row would mislead)."""
+    datasets = {run.metrics.get("dataset") for run in runs if run.metrics.get("dataset")}
+    found = [run.path / REFERENCE_FILE for run in runs if (run.path / REFERENCE_FILE).is_file()]
+    return found[0] if found and len(datasets) <= 1 else None
+
+
 def load_reference(path: Path | None) -> dict[str, Any]:
     """``--reference`` JSON: ``{metric: value}`` (nested dicts flattened with ``/``), numbers only."""
     if path is None:
@@ -148,7 +158,7 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
     options = options or ReportOptions()
     root = Path(sweep_dir)
     runs = load_sweep(root)
-    reference = load_reference(options.reference)
+    reference = load_reference(options.reference or run_reference(runs))
     optimization = load_optimization_results(root)
     sweep = analyse(runs, options.metrics, options.best, _sweeper_direction(optimization))
     check_keys(runs, "--rows", options.rows, sweep.swept)
@@ -221,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="whether the primary metric is minimized or maximized (default: by its name - "
                              "fid/kid/loss/time lower, everything else higher)")
     parser.add_argument("--reference", type=Path, metavar="PATH",
-                        help="JSON {metric: value} of real-data scores, shown as a 'real data' row")
+                        help="JSON {metric: value} of real-data scores, shown as a 'real data' row (default: the "
+                             "reference.json the runs wrote, when they share one dataset)")
     parser.add_argument("--no-figures", dest="figures", action="store_false", help="tables only (faster)")
     return parser
 
