@@ -53,7 +53,7 @@ def test_mode_collapse_comes_from_the_class_histogram():
     assert health.check_evaluation({"eval/mode_collapse": False}, epoch=1) is None
     hist = [0.9, 0.1] + [0.0] * 8
     assert health.check_evaluation({"eval/mode_collapse": True, "eval/class_hist": hist}, epoch=2) == "mode_collapse"
-    assert "8 class(es) under 1%, largest class 90%" in health.summary()["health_reason"]
+    assert "8 class(es) under 2%, largest class 90%" in health.summary()["health_reason"]
 
 
 def test_unknown_stop_diagnosis_is_a_clear_error(tmp_path):

@@ -74,14 +74,20 @@ class RunHealth(pl.Callback):
         return None
 
     def check_evaluation(self, results: Mapping[str, Any], epoch: int | None) -> str | None:
-        if results.get("eval/mode_collapse"):
-            hist = results.get("eval/class_hist") or []
-            top = max(hist) if hist else float("nan")
-            missing = sum(1 for h in hist if h < 0.01)
-            self.flag("mode_collapse", epoch,
-                      f"class histogram of samples: {missing} class(es) under 1%, largest class {top:.0%}")
-            return "mode_collapse"
-        return None
+        """``eval/mode_collapse`` (evaluation.metrics.mode_collapse) explained with the same thresholds."""
+        from gan_sweeps.evaluation.metrics import DOMINANT_RATIO, MISSING_RATIO
+
+        if not results.get("eval/mode_collapse"):
+            return None
+        hist = results.get("eval/class_hist") or []
+        uniform = 1.0 / len(hist) if hist else float("nan")
+        missing = sum(1 for h in hist if h < MISSING_RATIO * uniform)
+        top = max(hist) if hist else float("nan")
+        self.flag("mode_collapse", epoch,
+                  f"class histogram of samples: {missing} class(es) under {MISSING_RATIO * uniform:.0%}, largest "
+                  f"class {top:.0%} (collapse: a class under {MISSING_RATIO * uniform:.0%} or one over "
+                  f"{DOMINANT_RATIO * uniform:.0%})")
+        return "mode_collapse"
 
     # ---- Lightning hooks ---------------------------------------------------------------------------------------------
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
