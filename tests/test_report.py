@@ -343,3 +343,14 @@ def test_evaluated_cgan_sweep_reports_seed_001_table_with_the_real_data_row(tmp_
     real = pivot[-1]  # the real test split, scored by the same evaluator: seed 001's 98.99 % row
     assert float(real[1]) > 0.97
     assert "real data" in capsys.readouterr().out
+
+
+def test_reference_row_only_when_it_has_a_value_for_a_shown_metric(sweep, tmp_path):
+    reference = tmp_path / "reference.json"
+    reference.write_text(json.dumps({"eval/is": 9.88}))
+    shown = make_report(sweep, ReportOptions(metrics=["eval/is"], reference=reference, figures=False,
+                                             print_table=False))
+    assert shown.grids[0].rows[-1][0] == "real data"
+    hidden = make_report(sweep, ReportOptions(metrics=["train/d_loss"], reference=reference, figures=False,
+                                              print_table=False))
+    assert all(row[0] != "real data" for row in hidden.grids[0].rows)

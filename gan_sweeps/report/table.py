@@ -178,7 +178,7 @@ def run_grid(sweep: Sweep, reference: dict[str, Any] | None = None, details: boo
         if details:
             row += [run.error, str(run.path)]
         rows.append(row)
-    if reference:
+    if any(reference_value(reference or {}, m) is not None for m in sweep.metrics):  # a row only if it says something
         row = [REFERENCE_NAME, *([None] * len(sweep.swept)), "reference", "",
                *(reference_value(reference, m) for m in sweep.metrics), ""]
         rows.append(row + (["", ""] if details else []))
@@ -232,7 +232,7 @@ def pivot_grid(sweep: Sweep, rows: Sequence[str], cols: Sequence[str], metrics: 
             averaged += len(members) > 1 and metric == metrics[0]
             row.append(_cell(members, metric) if members else None)
         table.append(row)
-    if reference:
+    if any(reference_value(reference or {}, m) is not None for m in metrics):
         label = [REFERENCE_NAME] + [None] * (max(len(rows), 1) - 1)
         table.append(label + [reference_value(reference, m) for _, m in product(col_combos, metrics)])
     notes = [f"rows: {', '.join(rows) or '-'}; column groups: {', '.join(cols) or '-'}"]
