@@ -175,3 +175,14 @@ def test_ae_dae_vae_sweep_metrics_figures_and_report(tmp_path):
         rows = list(csv.DictReader(handle))
     assert sorted(r.get("model") for r in rows) == ["ae", "dae", "vae"], rows[0].keys()
     assert all(r["eval/recon_mse"] for r in rows)
+
+
+@pytest.mark.parametrize("overrides, lr, beta1", [
+    (["model=ae"], 1e-3, 0.9), (["model=dae"], 1e-3, 0.9), (["model=vae"], 1e-3, 0.9),
+    (["model=vae", "optim.lr=5e-4"], 5e-4, 0.9),  # the command line wins
+    (["experiment=seed004_vae_fashion"], 5e-4, 0.9),  # and so do presets
+    (["model=dcgan"], 2e-4, 0.5),  # GANs keep theirs
+])
+def test_autoencoders_get_autoencoder_optimiser_defaults(compose, overrides, lr, beta1):
+    cfg = compose(*overrides)
+    assert (cfg.optim.lr, cfg.optim.beta1) == (pytest.approx(lr), beta1)
