@@ -24,6 +24,7 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
 from gan_sweeps.callbacks.evaluation import PeriodicEvaluation, scalar_metrics
 from gan_sweeps.callbacks.pruning import OptunaPruning
@@ -245,7 +246,6 @@ def _evaluate(cfg: DictConfig, model: GenerativeModule, datamodule: ImageDataMod
 def _save_reference(cfg: DictConfig, run_dir: Path, device: torch.device) -> None:
     """``reference.json``: the dataset's real-data scores (evaluate.reference_scores, computed once per dataset
     and cached), so every run folder carries what its numbers should be compared with."""
-    from gan_sweeps.atomic import atomic_write_text
     from gan_sweeps.evaluation import reference_scores
 
     scores = reference_scores(cfg.data.name, cfg.data.root, os.path.expanduser(cfg.eval.cache_dir), device=device)

@@ -6,13 +6,22 @@ from pathlib import Path
 from typing import Sequence
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
 
+from gan_sweeps.atomic import atomic_write
+
 
 def sample_path(run_dir: Path, epoch: int) -> Path:
     return Path(run_dir) / "samples" / f"epoch_{epoch:03d}.png"
+
+
+def save_grid(images01: torch.Tensor, nrow: int, path: str | Path) -> Path:
+    """[0, 1] images as one PNG grid, written atomically (a report may read the run folder meanwhile)."""
+    grid = make_grid(images01.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0)
+    return atomic_write(path, lambda fh: save_image(grid, fh, format="png"))
 
 
 class SampleGrid(pl.Callback):
@@ -31,11 +40,7 @@ class SampleGrid(pl.Callback):
                 return
         elif self.every_n_epochs <= 0 or (epoch % self.every_n_epochs and epoch != trainer.max_epochs):
             return
-        images, nrow = pl_module.sample_grid()
-        grid = make_grid(images.cpu(), nrow=nrow, padding=2, pad_value=1.0)
-        path = sample_path(self.run_dir, epoch)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(grid, path)
+        path = save_grid(*pl_module.sample_grid(), sample_path(self.run_dir, epoch))
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [str(path)], step=trainer.fit_loop.epoch_loop._batches_that_stepped,

@@ -26,6 +26,8 @@ from torchmetrics.functional.classification import multiclass_confusion_matrix
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from gan_sweeps.atomic import atomic_write
+
 if TYPE_CHECKING:
     from gan_sweeps.evaluation.evaluator import Evaluator
 
@@ -188,7 +190,4 @@ def save_confusion_png(matrix: np.ndarray, class_names: Sequence[str], path: str
         ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))

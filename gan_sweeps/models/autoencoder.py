@@ -29,9 +29,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.utils import make_grid, save_image
 
-from gan_sweeps.atomic import atomic_write
+from gan_sweeps.callbacks.samples import save_grid
 from gan_sweeps.data import CLASS_NAMES, from_unit_range, to_unit_range
 from gan_sweeps.models.base import GenerativeModule
 
@@ -44,12 +43,6 @@ def first_per_class(labels: torch.Tensor, per_class: int, num_classes: int) -> t
     if any(len(c) < per_class for c in cols):
         raise ValueError(f"every class needs {per_class} test images for the reconstruction grid")
     return torch.stack(cols, 1).flatten()
-
-
-def save_grid(images01: torch.Tensor, nrow: int, path: str | Path) -> Path:
-    """[0, 1] images as one PNG grid, written atomically (a report may read the run folder meanwhile)."""
-    grid = make_grid(images01.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0)
-    return atomic_write(path, lambda fh: save_image(grid, fh, format="png"))
 
 
 class Autoencoder(GenerativeModule):

@@ -15,6 +15,8 @@ import yaml
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from gan_sweeps.atomic import atomic_write_text
+
 RESULTS_FILE = "optimization_results.yaml"
 
 
@@ -46,9 +48,5 @@ def summarize(study: Study, *, storage: str, objective: str | None, n_trials: in
 
 def write_results(folder: str | os.PathLike, results: dict[str, Any]) -> Path:
     """Write ``optimization_results.yaml`` atomically (a reader never sees half a file)."""
-    path = Path(folder) / RESULTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(yaml.safe_dump(results, sort_keys=False, default_flow_style=False))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(Path(folder) / RESULTS_FILE,
+                             yaml.safe_dump(results, sort_keys=False, default_flow_style=False))
