@@ -1,11 +1,12 @@
-# gan-sweeps: `make run` installs (first time) and runs a real short sweep + its report; `make test` runs the tests.
+# gan-sweeps: `make run` installs (first time) and runs a real short sweep + its report; `make test` runs the tests
+# (the CI command); `make test-fast` the unit tier (under a minute); `make lint` runs ruff; `make bench` measures.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The offline datasets beside this checkout (see README); an explicit GAN_SWEEPS_DATA wins.
 export GAN_SWEEPS_DATA ?= $(abspath $(wildcard ../shared/datasets))
 export WANDB_MODE ?= offline
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test test-fast lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,7 +26,14 @@ run: setup
 test: setup
 	$(PY) -m pytest -q
 
+test-fast: setup
+	$(PY) -m pytest -q -m unit
+
+lint: setup
+	$(PY) -m ruff check .
+
 bench: setup
+	$(PY) benchmarks/bench_refusal.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_evaluation.py
 

@@ -1,23 +1,74 @@
-"""``python -m gan_sweeps [-m] KEY=VALUE ...`` (also ``gan-sweeps``): the Hydra app; ``gan-sweeps report DIR``."""
+"""``python -m gan_sweeps [-m] KEY=VALUE ...`` (also ``gan-sweeps``): the Hydra app; ``gan-sweeps report DIR`` and
+``gan-sweeps provenance KEY=VALUE ...`` run the report and the provenance command.
+
+Every config is checked before torch is imported (``gan_sweeps.config``): a single run by the ``Preflight`` Hydra
+callback before its run folder is made, every job of a sweep by the sweeper before the first one starts (through
+``task.preflight``), and each job once more when it starts. A bad command line ends with one line on stderr
+naming the key and exit status 2; no input prints a Python traceback (``HYDRA_FULL_ERROR=1`` shows one)."""
 
 from __future__ import annotations
 
+import logging
+import math
+import os
 import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from gan_sweeps.config import ConfigError, one_line, preflight, register_configs
+from gan_sweeps.config.errors import is_config_failure
 
 # An absolute path: found the same way by `python -m gan_sweeps`, the console script and tests, from any folder.
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+PROVENANCE_FILE = "provenance.yaml"
+log = logging.getLogger("gan_sweeps.train")
+
+register_configs()
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
-def main(cfg: DictConfig) -> float:
-    from gan_sweeps.train import run  # imported here so `--help` and config errors stay fast
+def task(cfg: DictConfig) -> float:
+    """One job: its pre-flight (no torch), its provenance record, then the training run."""
+    from gan_sweeps.provenance import write_record
+    from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
+
+    try:
+        provenance = preflight(cfg)
+    except ConfigError as exc:  # a sweeper without a pre-flight launched it: recorded, the sweep goes on
+        log.error("%s", exc)
+        RunRecord(run_dir_of(cfg), read_only=not is_primary_process()).write(
+            {"status": "failed", "error": str(exc), "model": cfg.model.get("name"), "health": "failed"})
+        return math.nan
+    if is_primary_process():
+        write_record(run_dir_of(cfg) / PROVENANCE_FILE, provenance, cfg)
+    from gan_sweeps.train import run  # torch, Lightning and W&B load from here on
 
     return run(cfg)
+
+
+task.preflight = preflight  # the sweepers' pre-flight contract (hydra_plugins/gan_sweeps_grid, ..._optuna)
+task.explain_error = one_line  # optional: composition errors of a job as one line
+main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")(task)
+
+
+def _hydra_app() -> int:
+    """Run the Hydra app with its errors as one line (Hydra's own report is several lines or a traceback)."""
+    user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing; we print one line
+    try:
+        main()
+    except Exception as exc:  # noqa: BLE001 - every failure ends in one line (a traceback on request)
+        if user_wants_traceback:
+            raise
+        overrides = [a for a in sys.argv[1:] if not a.startswith("-")]
+        hint = "" if is_config_failure(exc, overrides) else " (HYDRA_FULL_ERROR=1 shows the traceback)"
+        print(f"error: {one_line(exc, overrides)}{hint}", file=sys.stderr)
+        return 2
+    finally:
+        if not user_wants_traceback:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+    return 0
 
 
 def cli() -> None:
@@ -25,11 +76,24 @@ def cli() -> None:
         from gan_sweeps.report import main as report_main
 
         sys.exit(report_main(sys.argv[2:]))
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "provenance":
+        from gan_sweeps.provenance import main as provenance_main
+
+        sys.exit(provenance_main(sys.argv[2:]))
+    if any(a in ("--help", "-h") for a in sys.argv[1:]):  # Hydra's --help composes ~100 times: slow
+        from gan_sweeps.config.help import help_text
+        from gan_sweeps.train_config import RunConfig
+
+        print(help_text(RunConfig), end="")
+        return
+    status = _hydra_app()
+    if status:
+        sys.exit(status)
     from gan_sweeps.hydra_callbacks import FAILED
 
     if FAILED:
-        print(f"{len(FAILED)} run(s) failed (see error.log in each): {', '.join(FAILED)}", file=sys.stderr)
+        print(f"{len(FAILED)} run(s) failed (metrics.json says why; error.log holds a traceback where there is "
+              f"one): {', '.join(FAILED)}", file=sys.stderr)
         sys.exit(1)
 
 

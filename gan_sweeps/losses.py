@@ -1,37 +1,32 @@
-"""Adversarial losses as pure functions of discriminator logits, selected by the ``loss`` config group.
+"""Adversarial losses as pure functions of discriminator logits, selected by the ``loss`` config group
+(``losses_config.py``).
 
-Every loss implements ``d_loss(real_logits, fake_logits, real_target)`` and ``g_loss(fake_logits)``; a loss that
-needs a regulariser (a gradient penalty) or a post-step hook (weight clipping) overrides ``penalty`` /
-``after_d_step``, and ``stats`` names the numbers worth a training curve. The adversarial base module calls only
-these, so losses are a config axis independent of nets (``conf/loss/<name>.yaml`` picks a class by ``_target_``).
+Every loss implements ``d_loss(real_logits, fake_logits, real_target)`` and ``g_loss(fake_logits)``, and ``stats``
+names the numbers worth a training curve. The adversarial base module calls only these, so losses are a config
+axis independent of nets; what else keeps D in check (a gradient penalty, weight clipping) is the independent
+``regularizer`` axis (``regularizers.py``).
 
     loss            discriminator / critic minimises                 generator minimises
     non_saturating  BCE(D(x), 1-s) + BCE(D(G(z)), 0)                 BCE(D(G(z)), 1) = -log D(G(z))
     minimax         same                                             -BCE(D(G(z)), 0) = log(1 - D(G(z)))
     lsgan           1/2 (D(x) - b')^2 + 1/2 (D(G(z)) - a)^2          1/2 (D(G(z)) - c)^2
     hinge           relu(1 - D(x)) + relu(1 + D(G(z)))               -D(G(z))
-    wgan            D(G(z)) - D(x), weights clipped to +-clip        -D(G(z))
-    wgan_gp         D(G(z)) - D(x) + w (||grad D(x_hat)|| - 1)^2     -D(G(z))
+    wasserstein     D(G(z)) - D(x)                                   -D(G(z))
 
-(every term a batch mean; s is one-sided label smoothing, b' = a + (b - a)(1 - s); x_hat a random point between a
-real and a fake image)."""
+(every term a batch mean; s is one-sided label smoothing, b' = a + (b - a)(1 - s)). The recipes ``loss=wgan``
+(wasserstein + weight clipping) and ``loss=wgan_gp`` (wasserstein + gradient penalty) live in ``conf/loss/``."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 
 class GANLoss:
-    """Base class; ``supports_label_smoothing`` is False where a smoothed real target has no meaning,
-    ``needs_per_sample_critic`` is True where the critic must not mix samples (no BatchNorm), and
-    ``d_loss_bounded`` is False where D's loss has no floor (Wasserstein critics), so "D loss near 0" does not mean
-    that D separates real from fake perfectly (the run-health check for a collapsing D relies on it)."""
+    """Base class. ``d_loss_bounded`` is False where D's loss has no floor (Wasserstein critics), so "D loss near
+    0" does not mean that D separates real from fake perfectly (the run-health check for a collapsing D relies on
+    it). Which losses accept label smoothing is declared with their configs (``losses_config.py``)."""
 
-    name = "base"
-    supports_label_smoothing = True
-    needs_per_sample_critic = False
     d_loss_bounded = True
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
@@ -39,14 +34,6 @@ class GANLoss:
 
     def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
-
-    def penalty(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                y: torch.Tensor | None = None) -> torch.Tensor | None:
-        """Extra discriminator loss term (e.g. a gradient penalty); None when the loss has none."""
-        return None
-
-    def after_d_step(self, discriminator: nn.Module) -> None:
-        """Hook run after every discriminator optimizer step (e.g. weight clipping)."""
 
     def stats(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """Numbers the training loop logs per D step (``train/<name>``), from detached logits; only those that
@@ -72,7 +59,6 @@ class NonSaturating(_BCELoss):
 
     d = BCE(D(x), 1 - s) + BCE(D(G(z)), 0) with one-sided smoothing s; g = BCE(D(G(z)), 1)."""
 
-    name = "non_saturating"
 
     def g_loss(self, fake_logits):
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
@@ -82,7 +68,6 @@ class Minimax(_BCELoss):
     """The original (saturating) minimax game: the generator minimises log(1 - D(G(z))) = -BCE(D(G(z)), 0),
     i.e. -softplus(logit), finite for every logit (no log of a sigmoid that rounds to 1)."""
 
-    name = "minimax"
 
     def g_loss(self, fake_logits):
         return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
@@ -99,7 +84,6 @@ class LeastSquares(GANLoss):
 
     One-sided smoothing s moves the real target towards the fake one: b' = a + (b - a)(1 - s) (= 1 - s for 0/1)."""
 
-    name = "lsgan"
 
     def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0):
         self.a, self.b, self.c = float(a), float(b), float(c)
@@ -121,10 +105,8 @@ class LeastSquares(GANLoss):
 
 # ---- D as an unbounded critic ------------------------------------------------------------------------------------
 class _CriticLoss(GANLoss):
-    """Losses whose D is an unbounded critic: the generator raises the critic's score of its fakes, and a
-    smoothed real target has no meaning."""
-
-    supports_label_smoothing = False
+    """Losses whose D is an unbounded critic: the generator raises the critic's score of its fakes (a smoothed
+    real target has no meaning for them)."""
 
     def g_loss(self, fake_logits):
         return -fake_logits.mean()
@@ -133,7 +115,6 @@ class _CriticLoss(GANLoss):
 class Hinge(_CriticLoss):
     """Hinge loss (Lim & Ye 2017; SN-GAN, BigGAN): d = relu(1 - D(x)) + relu(1 + D(G(z))), g = -D(G(z))."""
 
-    name = "hinge"
 
     def d_loss(self, real_logits, fake_logits, real_target=1.0):
         return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
@@ -144,9 +125,9 @@ class Hinge(_CriticLoss):
 
 class Wasserstein(_CriticLoss):
     """The Wasserstein game: the critic maximises the gap E[D(x)] - E[D(G(z))], which estimates the Wasserstein-1
-    distance (up to the critic's Lipschitz constant) once the critic is kept Lipschitz; subclasses say how."""
+    distance (up to the critic's Lipschitz constant) once the critic is kept Lipschitz: by the ``regularizer``
+    (``weight_clip``: WGAN, ``gradient_penalty``: WGAN-GP)."""
 
-    name = "wasserstein"
     d_loss_bounded = False
 
     @staticmethod
@@ -158,42 +139,3 @@ class Wasserstein(_CriticLoss):
 
     def stats(self, real_logits, fake_logits):
         return {"critic_gap": self.critic_gap(real_logits, fake_logits)}
-
-
-class WassersteinClip(Wasserstein):
-    """WGAN (Arjovsky et al. 2017): Lipschitz by clipping every critic parameter to [-clip, clip] after each step."""
-
-    name = "wgan"
-
-    def __init__(self, clip: float = 0.01):
-        if not clip > 0:
-            raise ValueError(f"loss.clip={clip!r} is invalid: must be > 0")
-        self.clip = float(clip)
-
-    @torch.no_grad()
-    def after_d_step(self, discriminator):
-        for p in discriminator.parameters():
-            p.clamp_(-self.clip, self.clip)
-
-
-class WassersteinGP(Wasserstein):
-    """WGAN-GP (Gulrajani et al. 2017): Lipschitz by penalising gp_weight * (||grad_x D(x_hat)|| - 1)^2 at random
-    interpolates x_hat = e x + (1 - e) G(z), e ~ U(0, 1) per sample. Any image shape (1-channel MNIST too);
-    conditional critics get the real images' labels. The penalty is per sample, so the critic must not use
-    BatchNorm (``needs_per_sample_critic``)."""
-
-    name = "wgan_gp"
-    needs_per_sample_critic = True
-
-    def __init__(self, gp_weight: float = 10.0):
-        if not gp_weight >= 0:
-            raise ValueError(f"loss.gp_weight={gp_weight!r} is invalid: must be >= 0")
-        self.gp_weight = float(gp_weight)
-
-    def penalty(self, discriminator, real, fake, y=None):
-        e = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
-        x_hat = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
-        scores = discriminator(x_hat, y)["adv"]
-        (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)  # graph kept: penalty is trained
-        norms = torch.linalg.vector_norm(grad.flatten(1), dim=1)
-        return self.gp_weight * ((norms - 1.0) ** 2).mean()

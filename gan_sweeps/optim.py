@@ -1,4 +1,5 @@
-"""Optimizers from the ``optim`` config group, with optional per-role learning rates (seed 004: G/D rates)."""
+"""Optimizers from the ``optim`` config group (``optim_config.py``), with optional per-role learning rates (seed 004:
+G/D rates)."""
 
 from __future__ import annotations
 
@@ -25,5 +26,6 @@ def build_optimizer(params, cfg: Mapping[str, Any], role: str) -> torch.optim.Op
         return torch.optim.SGD(params, lr=lr, momentum=float(cfg.get("momentum", 0.0)),
                                weight_decay=float(cfg.get("weight_decay", 0.0)))
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=float(cfg.get("alpha", 0.99)))
+        return torch.optim.RMSprop(params, lr=lr, alpha=float(cfg.get("alpha", 0.99)),
+                                   weight_decay=float(cfg.get("weight_decay", 0.0)))
     raise ValueError(f"unknown optim.name {name!r}; choose adam, sgd or rmsprop")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +45,18 @@ class RunRecord:
         if self.read_only:
             return
         atomic_write_text(self.path, json.dumps(_jsonable(data), indent=2, sort_keys=True))
+
+
+def run_dir_of(cfg: Any) -> Path:
+    """The run folder: Hydra's output dir inside a Hydra job, else ``cfg.run_dir`` (tests, notebooks), else cwd."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path(cfg.get("run_dir") or os.getcwd())
+
+
+def is_primary_process() -> bool:
+    """False in the processes Lightning's ``strategy=ddp`` starts for ranks > 0: they train their shard, while
+    rank 0 alone writes the run record and evaluates."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"

@@ -35,7 +35,7 @@ from gan_sweeps.config import ConfigError, validate
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
 from gan_sweeps.launch import job_devices, job_threads
 from gan_sweeps.models import Diverged, GenerativeModule
-from gan_sweeps.run_record import RunRecord
+from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
 
 log = logging.getLogger(__name__)
 
@@ -105,28 +105,17 @@ def _quiet_libraries() -> None:
         logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
         logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
     for pattern in (".*smaller than the logging interval.*", ".*does not have many workers.*",
-                    ".*`training_step` returned `None`.*", ".*is an invalid version and will not be supported.*", ".*LeafSpec.*is deprecated.*"):
+                    ".*`training_step` returned `None`.*", ".*is an invalid version and will not be supported.*",
+                    ".*LeafSpec.*is deprecated.*"):
         warnings.filterwarnings("ignore", message=pattern)
 
 
 # ---- the task ----------------------------------------------------------------------------------------------------
-def run_dir_of(cfg: DictConfig) -> Path:
-    if HydraConfig.initialized():
-        return Path(HydraConfig.get().runtime.output_dir)
-    return Path(cfg.get("run_dir") or os.getcwd())
-
-
 def objective_of(cfg: DictConfig, metrics: dict[str, Any]) -> float:
     if metrics.get("status") != "completed":
         return float("nan")
     value = metrics.get(cfg.objective)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
-
-
-def is_primary_process() -> bool:
-    """False in the processes Lightning's ``strategy=ddp`` starts for ranks > 0: they train their shard, while
-    rank 0 alone writes the run record and evaluates."""
-    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
 
 
 def run(cfg: DictConfig) -> float:

@@ -1,4 +1,9 @@
-"""Shared fixtures: real data from ../shared/datasets, W&B offline, Hydra configs composed as the CLI does."""
+"""Shared fixtures: real data from ../shared/datasets, W&B offline, Hydra configs composed as the CLI does.
+
+Every test carries one tier marker (pyproject.toml): ``unit`` (pure functions, composing and checking configs,
+building nets, a few optimizer steps), ``integration`` (in-process training runs, real storages, the report on
+real run folders), ``e2e`` (subprocess CLI runs, external services). ``make test-fast`` runs ``unit``; a test
+without a tier fails the collection."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
+TIERS = ("unit", "integration", "e2e")
 
 
 def _default_data_root() -> str:
@@ -29,24 +35,47 @@ os.environ.setdefault("WANDB_SILENT", "true")
 # One evaluator cache for the whole test session (and later sessions on this machine): trained once, reused.
 os.environ.setdefault("GAN_SWEEPS_CACHE", str(REPO / ".cache" / "gan_sweeps"))
 
+from gan_sweeps.config import register_configs  # noqa: E402 - after the environment above
+
+register_configs()
+
 # Smallest settings that still train real nets on real images.
 TINY = ["data.train_size=128", "batch_size=64", "trainer.max_epochs=1", "logger=csv", "eval=off"]
+
+
+def pytest_collection_modifyitems(items):
+    untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
+    if untiered:
+        raise pytest.UsageError(f"tests without a tier marker ({', '.join(TIERS)}): {', '.join(untiered)}")
+
+
+def compose_config(*overrides: str, hydra_node: bool = False):
+    """The config ``python -m gan_sweeps OVERRIDES`` runs (``hydra_node``: with its ``hydra`` node)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra_node)
+    finally:
+        GlobalHydra.instance().clear()
 
 
 @pytest.fixture
 def compose():
     """compose(*overrides) -> DictConfig exactly as `python -m gan_sweeps` would build it."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    return compose_config
 
-    def _compose(*overrides: str):
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return hydra_compose(config_name="config", overrides=list(overrides))
 
-    yield _compose
-    GlobalHydra.instance().clear()
+def checked(*overrides: str):
+    """Compose and pre-flight a command line as `python -m gan_sweeps OVERRIDES` does (ConfigError if refused)."""
+    from gan_sweeps.config import preflight
+
+    cfg = compose_config(*overrides)
+    preflight(cfg, overrides=list(overrides))
+    return cfg
 
 
 def run_cli(*args: str, cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -62,3 +91,12 @@ def read_metrics(run_dir: Path) -> dict:
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted((p for p in Path(sweep_dir).iterdir() if (p / ".hydra").is_dir()), key=lambda p: int(p.name))
+
+
+def train_in_process(tmp_path: Path, *overrides: str) -> dict:
+    """One pre-flighted run of `python -m gan_sweeps OVERRIDES`, in this process, in ``tmp_path``; its metrics."""
+    from gan_sweeps.train import run
+
+    cfg = checked(*overrides, f"run_dir={tmp_path}")
+    run(cfg)
+    return read_metrics(tmp_path)

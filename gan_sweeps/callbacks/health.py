@@ -24,10 +24,8 @@ from typing import Any, Mapping, Sequence
 
 import pytorch_lightning as pl
 
+from gan_sweeps.callbacks.health_config import DIAGNOSES, SEVERITY
 from gan_sweeps.models.base import Diverged
-
-SEVERITY = ("ok", "mode_collapse", "d_collapse", "diverged")
-DIAGNOSES = SEVERITY[1:]
 
 
 class RunHealth(pl.Callback):

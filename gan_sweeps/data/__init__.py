@@ -1,6 +1,13 @@
-from gan_sweeps.data.datamodule import ImageDataModule, TensorBatches
-from gan_sweeps.data.idx import CLASS_NAMES, DatasetNotFoundError, Split, load_split
-from gan_sweeps.data.transforms import NORMALIZATIONS, from_unit_range, to_model_range, to_unit_range
+"""Datasets: IDX reading (``idx``), where the files are (``datasets``, no torch), the on-device datamodule,
+labelled subsets and pixel normalisations. Names are imported on first use (``gan_sweeps.lazy``)."""
 
-__all__ = ["ImageDataModule", "TensorBatches", "CLASS_NAMES", "DatasetNotFoundError", "Split", "load_split", "NORMALIZATIONS", "from_unit_range", "to_model_range",
-           "to_unit_range"]
+from gan_sweeps.lazy import lazy_exports
+
+_EXPORTS = {
+    "ImageDataModule": "datamodule", "TensorBatches": "datamodule",
+    "Split": "idx", "load_split": "idx",
+    "CLASS_NAMES": "datasets", "DatasetNotFoundError": "datasets", "NORMALIZATIONS": "datasets",
+    "from_unit_range": "transforms", "to_model_range": "transforms", "to_unit_range": "transforms",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

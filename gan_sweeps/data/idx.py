@@ -2,7 +2,7 @@
 
 The files are read directly (gzip + numpy), so a read-only dataset folder works and the compressed files'
 checksums never matter. When they are absent and ``download`` is set, torchvision's own dataset class fetches
-them (the normal path on a machine with internet)."""
+them (the normal path on a machine with internet). Where they are looked for: ``gan_sweeps.data.datasets``."""
 
 from __future__ import annotations
 
@@ -14,18 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# Dataset name (as in conf/data/*.yaml) -> torchvision class name (= the folder torchvision uses).
-TORCHVISION_NAMES = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
-CLASS_NAMES = {
-    "mnist": [str(i) for i in range(10)],
-    "fashion_mnist": ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"],
-}
+from gan_sweeps.data.datasets import (TORCHVISION_NAMES, DatasetNotFoundError, candidate_roots, find_file,
+                                      find_raw_dir, not_found_message)
+
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
                0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-
-
-class DatasetNotFoundError(FileNotFoundError):
-    """Raised with a one-line message naming the folders searched and how to get the data."""
 
 
 @dataclass(frozen=True)
@@ -50,34 +43,6 @@ def _file_stem(train: bool) -> str:
     return "train" if train else "t10k"
 
 
-def _find_file(raw: Path, stem: str) -> Path | None:
-    for candidate in (raw / stem, raw / f"{stem}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def candidate_roots(root: str | os.PathLike | None) -> list[Path]:
-    """Where we look, in order: the configured root, then $GAN_SWEEPS_DATA, then ./data."""
-    roots: list[Path] = []
-    for r in (root, os.environ.get("GAN_SWEEPS_DATA"), "data"):
-        if r:
-            p = Path(r).expanduser().resolve()
-            if p not in roots:
-                roots.append(p)
-    return roots
-
-
-def find_raw_dir(name: str, root: str | os.PathLike | None) -> Path | None:
-    folder = TORCHVISION_NAMES[name]
-    for r in candidate_roots(root):
-        raw = r / folder / "raw"
-        if all(_find_file(raw, f"{s}-{kind}") for s in ("train", "t10k")
-               for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")):
-            return raw
-    return None
-
-
 def _download(name: str, root: Path) -> None:
     import torchvision.datasets as tvd
 
@@ -93,23 +58,19 @@ def load_split(name: str, root: str | os.PathLike | None = None, train: bool = T
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(TORCHVISION_NAMES)}")
     raw = find_raw_dir(name, root)
     if raw is None and download:
-        target = candidate_roots(root)[0]
+        target = candidate_roots(root)[0]  # data.root, else $GAN_SWEEPS_DATA, else ./data
         try:
             _download(name, target)
         except Exception as exc:  # network errors: fall through to the clear message below
             reason = " ".join(str(exc).split())  # one line, whatever the downloader printed
             raise DatasetNotFoundError(
                 f"{TORCHVISION_NAMES[name]} not found and download into {target} failed ({reason})") from exc
-        raw = find_raw_dir(name, root)
+        raw = find_raw_dir(name, target)
     if raw is None:
-        searched = ", ".join(str(r / TORCHVISION_NAMES[name] / "raw") for r in candidate_roots(root))
-        raise DatasetNotFoundError(
-            f"{TORCHVISION_NAMES[name]} IDX files not found in: {searched}. Set data.root=PATH or "
-            f"GAN_SWEEPS_DATA=PATH to a folder holding {TORCHVISION_NAMES[name]}/raw/, or pass data.download=true "
-            f"to fetch it with torchvision.")
+        raise DatasetNotFoundError(not_found_message(name, root))
     stem = _file_stem(train)
-    images = read_idx(_find_file(raw, f"{stem}-images-idx3-ubyte"))
-    labels = read_idx(_find_file(raw, f"{stem}-labels-idx1-ubyte"))
+    images = read_idx(find_file(raw, f"{stem}-images-idx3-ubyte"))
+    labels = read_idx(find_file(raw, f"{stem}-labels-idx1-ubyte"))
     if images.shape[0] != labels.shape[0]:
         raise ValueError(f"{raw}: {images.shape[0]} images but {labels.shape[0]} labels")
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))

@@ -11,7 +11,8 @@ import torch
 UNLABELLED = -1  # label value of images used without their label (the unlabelled stream of a semi-supervised run)
 
 
-def balanced_subset(labels: torch.Tensor, per_class: int, num_classes: int | None = None, seed: int = 0) -> torch.Tensor:
+def balanced_subset(labels: torch.Tensor, per_class: int, num_classes: int | None = None,
+                    seed: int = 0) -> torch.Tensor:
     """Indices of ``per_class`` images of each class, drawn uniformly without replacement with ``seed``.
 
     The result is grouped by class (class 0 first) and within a class in the random draw's order, so the same

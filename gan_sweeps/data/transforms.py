@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-# name -> (low, high): uint8 0..255 maps linearly onto [low, high].
-NORMALIZATIONS = {"tanh": (-1.0, 1.0), "half": (-0.5, 0.5), "none": (0.0, 1.0)}
+from gan_sweeps.data.datasets import NORMALIZATIONS
 
 
 def _bounds(normalize: str) -> tuple[float, float]:

@@ -1,11 +1,11 @@
-"""LightningModules, one per training procedure; ``conf/model/*.yaml`` picks one and its nets."""
+"""LightningModules, one per training procedure; each ``*_config.py`` beside them registers the ``model=``
+options that build one (with its nets). Names are imported on first use (``gan_sweeps.lazy``)."""
 
-from gan_sweeps.models.adversarial import AdversarialModule
-from gan_sweeps.models.autoencoder import Autoencoder, DenoisingAutoencoder
-from gan_sweeps.models.base import Diverged, GenerativeModule
-from gan_sweeps.models.cgan import ConditionalGAN
-from gan_sweeps.models.gan import GAN
-from gan_sweeps.models.vae import VAE
+from gan_sweeps.lazy import lazy_exports
 
-__all__ = ["AdversarialModule", "Autoencoder", "ConditionalGAN", "DenoisingAutoencoder", "Diverged", "GAN",
-           "GenerativeModule", "VAE"]
+_EXPORTS = {
+    "AdversarialModule": "adversarial", "Autoencoder": "autoencoder", "DenoisingAutoencoder": "autoencoder",
+    "Diverged": "base", "GenerativeModule": "base", "ConditionalGAN": "cgan", "GAN": "gan", "VAE": "vae",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -3,11 +3,13 @@
 Each training batch gives one discriminator step on a fresh real batch; after every ``k`` discriminator steps the
 generator takes ``g_steps`` steps. So with k=2 the discriminator's optimizer steps exactly twice per generator step,
 and an epoch is one pass over the data whatever k is. The fakes of the last D step are reused (not regenerated) for
-the first G step. Variants override hooks only: ``decode`` / ``discriminate`` (conditioning), ``d_objective`` /
-``g_objective`` (extra loss terms)."""
+the first G step. The ``loss`` and the ``regularizer`` (its penalty joins D's loss, its hook runs after each D step)
+come from their config groups. Variants override hooks only: ``decode`` / ``discriminate`` (conditioning),
+``d_objective`` / ``g_objective`` (extra loss terms)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
@@ -15,17 +17,18 @@ from torch import nn
 
 from gan_sweeps.losses import GANLoss
 from gan_sweeps.models.base import GenerativeModule
+from gan_sweeps.regularizers import Regularizer
 
 
 class AdversarialModule(GenerativeModule):
-    uses_loss_group = True  # d/g losses come from the ``loss`` config group (False: the variant brings its own)
-
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: GANLoss, *, k: int = 1,
-                 g_steps: int = 1, label_smoothing: float = 0.0, instance_noise: float = 0.0, **base: Any):
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: GANLoss,
+                 regularizer: Regularizer | None = None, *, k: int = 1, g_steps: int = 1,
+                 label_smoothing: float = 0.0, instance_noise: float = 0.0, **base: Any):
         super().__init__(**base)
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
+        self.regularizer = regularizer if regularizer is not None else Regularizer()
         self.k = k
         self.g_steps = g_steps
         self.label_smoothing = label_smoothing
@@ -48,14 +51,14 @@ class AdversarialModule(GenerativeModule):
         return self.discriminator(x, labels)
 
     def d_objective(self, real: torch.Tensor, fake: torch.Tensor, real_labels, fake_labels) -> dict[str, torch.Tensor]:
-        """Discriminator loss terms; ``loss`` is what is minimised, the rest (the loss's ``stats``, the penalty) is
-        logged."""
+        """Discriminator loss terms; ``loss`` is what is minimised (the loss plus the regulariser's penalty), the
+        rest (the loss's ``stats``, the penalty) is logged."""
         real_out = self.discriminate(real, real_labels)
         fake_out = self.discriminate(fake, fake_labels)
         loss = self.loss.d_loss(real_out["adv"], fake_out["adv"], 1.0 - self.label_smoothing)
         with torch.no_grad():  # what the loss says is worth a curve (d_real/d_fake, critic_gap, ...)
             terms = {"loss": loss, **self.loss.stats(real_out["adv"].detach(), fake_out["adv"].detach())}
-        penalty = self.loss.penalty(self.discriminator, real, fake, real_labels)
+        penalty = self.regularizer.penalty(self.discriminator, real, fake, real_labels)
         if penalty is not None:
             terms["loss"] = loss + penalty
             terms["d_penalty"] = penalty.detach()
@@ -83,7 +86,7 @@ class AdversarialModule(GenerativeModule):
             return terms["loss"]
 
         logged["d_loss"] = self.optimize(d_opt, "d", d_loss)
-        self.loss.after_d_step(self.discriminator)
+        self.regularizer.after_d_step(self.discriminator)
         self.d_steps_since_g += 1
         if g_turn:
             self.d_steps_since_g = 0
@@ -92,7 +95,7 @@ class AdversarialModule(GenerativeModule):
                     fake_labels = self.sample_labels(n)
                     fake = self.decode(torch.randn(n, self.latent_dim, device=self.device), fake_labels)
                 logged["g_loss"] = self.optimize(
-                    g_opt, "g", lambda: self.g_objective(fake, fake_labels, real, real_labels))
+                    g_opt, "g", partial(self.g_objective, fake, fake_labels, real, real_labels))
         self.record(logged)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -33,15 +33,14 @@ G_LOSSES = ("feature_matching", "non_saturating")
 
 class SemiSupervisedGAN(AdversarialModule):
     """Base of the semi-supervised variants. ``loss`` (the project's GAN loss group) is not used: the unsupervised
-    game is fixed by the K-output discriminator."""
-
-    uses_loss_group = False  # validation refuses loss=<anything but the default> for these models
+    game is fixed by the K-output discriminator (their configs do not read ``loss`` or ``regularizer``:
+    ``models/ssgan_config.py``)."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: Any = None, *,
                  g_loss: str = "feature_matching", feature_key: str = "features", unsupervised_weight: float = 0.5,
                  labelled_batch_size: int = 100, data_init: bool = True, data_init_size: int = 500,
                  eval_batch_size: int = 1000, **adversarial: Any):
-        super().__init__(generator, discriminator, GANLoss(), **adversarial)  # no-op loss hooks (no clipping)
+        super().__init__(generator, discriminator, GANLoss(), **adversarial)  # never called: D's own objective
         if g_loss not in G_LOSSES:
             raise ValueError(f"unknown model.g_loss {g_loss!r}; choose one of {list(G_LOSSES)}")
         if self.label_smoothing:

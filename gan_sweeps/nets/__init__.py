@@ -1,11 +1,14 @@
-"""Plain ``nn.Module`` builders, instantiated from ``conf/model/*.yaml`` and testable without Lightning.
+"""Plain ``nn.Module`` builders, instantiated from the model configs and testable without Lightning.
 
 Discriminators return a dict: ``adv`` (one logit per image) and ``features`` (penultimate activations), so that
-losses and feature matching never depend on the architecture."""
+losses and feature matching never depend on the architecture. Names are imported on first use
+(``gan_sweeps.lazy``), so the ``*_config.py`` schemas beside the nets import without torch."""
 
-from gan_sweeps.nets.conv import ConvDiscriminator, ConvGenerator
-from gan_sweeps.nets.mlp import MLPDiscriminator, MLPGenerator
-from gan_sweeps.nets.vae import Decoder, Encoder, MLPDecoder, MLPEncoder
+from gan_sweeps.lazy import lazy_exports
 
-__all__ = ["ConvDiscriminator", "ConvGenerator", "Decoder", "Encoder", "MLPDiscriminator", "MLPGenerator", "MLPDecoder",
-           "MLPEncoder"]
+_EXPORTS = {
+    "ConvDiscriminator": "conv", "ConvGenerator": "conv", "MLPDiscriminator": "mlp", "MLPGenerator": "mlp",
+    "Decoder": "vae", "Encoder": "vae", "MLPDecoder": "vae", "MLPEncoder": "vae",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

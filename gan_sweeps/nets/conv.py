@@ -14,8 +14,7 @@ import torch
 from torch import nn
 
 from gan_sweeps.nets.blocks import Reshape, activation, init_weights, one_hot
-
-DEPTHS = ("shallow", "deep")
+from gan_sweeps.nets.nets_config import DEPTHS
 
 
 def _check_depth(depth: str) -> bool:

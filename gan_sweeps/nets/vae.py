@@ -18,8 +18,7 @@ from torch import nn
 
 from gan_sweeps.nets.blocks import Reshape, mlp
 from gan_sweeps.nets.mlp import IMAGE_SHAPE, IMAGE_SIZE
-
-ARCHS = ("mlp", "conv")
+from gan_sweeps.nets.nets_config import ARCHS
 
 
 def _check_arch(arch: str) -> str:

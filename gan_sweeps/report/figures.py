@@ -1,5 +1,6 @@
-"""The report's figures (matplotlib's object API: no pyplot, no GUI backend, nothing global): loss curves (seed 001 Figs 3/5), final-sample mosaic (Figs 14/19),
-samples at chosen epochs (seed 002) and seconds per epoch (seed 002).
+"""The report's figures (matplotlib's object API: no pyplot, no GUI backend, nothing global): loss curves
+(seed 001 Figs 3/5), final-sample mosaic (Figs 14/19), samples at chosen epochs (seed 002) and seconds per epoch
+(seed 002).
 
 Every figure has one tile per run, in run order; a run without the file a tile needs (still running, diverged
 early, no CSV log) gets a blank tile that says why, so a figure never fails because one run is incomplete."""

@@ -1,0 +1,91 @@
+"""``hydra/sweeper=grid``: Hydra's basic sweeper (the cartesian product of the sweep overrides and
+``hydra.sweeper.params``, in batches of ``max_batch_size``) with a pre-flight over the whole grid.
+
+Before any job is launched, every job's config is composed (``config_loader.load_sweep_config``) and handed to
+the task function's ``preflight`` attribute, a callable ``preflight(cfg)`` that raises with a one-line message
+when the job is invalid (gan-sweeps' task function carries one; an app without it gets Hydra's own composition
+check only). If any job fails, nothing starts: the error lists each bad job in one line (job number, overrides,
+reason) and the command exits non-zero. An optional ``explain_error(exc, overrides) -> str`` attribute of the
+task function turns a composition error (a bad type, an unknown key) into that one line."""
+
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import CompactHydraException
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GridSweeperConf(BasicSweeperConf):
+    _target_: str = "hydra_plugins.gan_sweeps_grid.grid_sweeper.GridSweeper"
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="gan_sweeps")
+
+
+class PreflightRefused(CompactHydraException):
+    """Some jobs of the grid are invalid; the message is a header line and one line per bad job (``lines``)."""
+
+    def __init__(self, total: int, lines: List[str]) -> None:
+        self.lines = lines
+        super().__init__(f"{len(lines)} of {total} jobs are invalid; nothing was started:\n" + "\n".join(lines))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class GridSweeper(BasicSweeper):
+    def __init__(self, max_batch_size: Optional[int], params: Optional[dict] = None) -> None:
+        super().__init__(max_batch_size=max_batch_size, params=params)
+        self.preflight: Optional[Callable[[DictConfig], Any]] = None
+        self.explain_error: Callable[[BaseException, Sequence[str]], str] = lambda exc, _: _one_line(exc)
+        self._checked = False
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+        self.preflight = getattr(task_function, "preflight", None)
+        self.explain_error = getattr(task_function, "explain_error", self.explain_error)
+
+    def jobs(self, arguments: List[str]) -> list[list[str]]:
+        """Every job's overrides, in launch order (job n is ``hydra.job.num`` n)."""
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        overrides = parser.parse_overrides(self._parse_config() + list(arguments))
+        return [list(job) for batch in self.split_arguments(overrides, None) for job in batch]
+
+    def problems(self, arguments: List[str]) -> tuple[int, list[str]]:
+        """(number of jobs, one line per invalid job)."""
+        jobs = self.jobs(arguments)
+        lines = []
+        for num, overrides in enumerate(jobs):
+            try:
+                cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+            except Exception as exc:  # noqa: BLE001 - a job that cannot be composed is reported, not raised
+                lines.append(f"  job {num} ({' '.join(overrides)}): {self.explain_error(exc, overrides)}")
+                continue
+            try:
+                self.preflight(cfg)
+            except Exception as exc:  # noqa: BLE001 - the preflight's one-line verdict
+                lines.append(f"  job {num} ({' '.join(overrides)}): {_one_line(exc)}")
+        return len(jobs), lines
+
+    def sweep(self, arguments: List[str]) -> Any:
+        if self.preflight is not None:
+            total, lines = self.problems(arguments)
+            if lines:
+                raise PreflightRefused(total, lines)
+            log.info("pre-flight: all %d jobs are valid", total)
+            self._checked = True
+        return super().sweep(arguments)
+
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        if not self._checked:  # the pre-flight composed every job already
+            super().validate_batch_is_legal(batch)
