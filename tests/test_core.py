@@ -11,14 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from conftest import TINY, job_dirs, read_metrics, run_cli
-
+from conftest import TINY, job_dirs, read_metrics, run_cli, train_in_process
 from gan_sweeps.losses import NonSaturating
-from gan_sweeps.train import build_model, run
+from gan_sweeps.train import build_model
 
 MODELS = ["dcgan", "cgan", "mlp_gan", "vae"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("overrides", [[f"model={m}"] for m in MODELS] +
                          [["model=dcgan", "model.depth=deep"], ["model=cgan", "model.depth=deep"]])
 def test_each_model_builds_and_has_the_seed_shapes(compose, overrides):
@@ -35,6 +35,7 @@ def test_each_model_builds_and_has_the_seed_shapes(compose, overrides):
         assert module.automatic_optimization is False
 
 
+@pytest.mark.unit
 def test_deep_nets_have_one_more_conv_than_shallow(compose):
     def convs(cfg):
         m = build_model(cfg)
@@ -46,6 +47,7 @@ def test_deep_nets_have_one_more_conv_than_shallow(compose):
     assert deep == [4, 4]
 
 
+@pytest.mark.unit
 def test_one_sided_label_smoothing_targets():
     loss = NonSaturating()
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
@@ -56,6 +58,7 @@ def test_one_sided_label_smoothing_targets():
     assert float(loss.g_loss(fake)) == pytest.approx(float(-torch.log(torch.sigmoid(fake)).mean()), rel=1e-6)
 
 
+@pytest.mark.unit
 def test_module_uses_the_smoothed_real_target(compose):
     module = build_model(compose("model=mlp_gan", "label_smoothing=0.2")).eval()
     real, fake = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28)
@@ -66,13 +69,12 @@ def test_module_uses_the_smoothed_real_target(compose):
     assert terms["loss"].item() == pytest.approx(expected.item(), rel=1e-6)
 
 
-def _train_in_process(compose, tmp_path: Path, *overrides: str) -> dict:
-    cfg = compose(*TINY, *overrides, f"+run_dir={tmp_path}")
-    run(cfg)
-    return read_metrics(tmp_path)
+def _train_in_process(tmp_path: Path, *overrides: str) -> dict:
+    return train_in_process(tmp_path, *TINY, *overrides)
 
 
-def test_k2_steps_the_discriminator_exactly_twice_per_generator_step(compose, tmp_path):
+@pytest.mark.integration
+def test_k2_steps_the_discriminator_exactly_twice_per_generator_step(tmp_path):
     steps: Counter = Counter()
 
     def count(optimizer, args, kwargs):
@@ -80,7 +82,7 @@ def test_k2_steps_the_discriminator_exactly_twice_per_generator_step(compose, tm
 
     handle = register_optimizer_step_post_hook(count)
     try:
-        metrics = _train_in_process(compose, tmp_path, "model=mlp_gan", "k=2", "data.train_size=512")
+        metrics = _train_in_process(tmp_path, "model=mlp_gan", "k=2", "data.train_size=512")
     finally:
         handle.remove()
     assert metrics["status"] == "completed"
@@ -89,34 +91,38 @@ def test_k2_steps_the_discriminator_exactly_twice_per_generator_step(compose, tm
     assert (d_count, g_count) == (8, 4)
 
 
-def test_g_steps_trains_the_generator_several_times_per_iteration(compose, tmp_path):
-    metrics = _train_in_process(compose, tmp_path, "model=mlp_gan", "g_steps=2", "data.train_size=256")
+@pytest.mark.integration
+def test_g_steps_trains_the_generator_several_times_per_iteration(tmp_path):
+    metrics = _train_in_process(tmp_path, "model=mlp_gan", "g_steps=2", "data.train_size=256")
     assert (metrics["d_steps_done"], metrics["g_steps_done"]) == (4, 8)
 
 
-def test_same_seed_gives_the_same_losses(compose, tmp_path):
-    a = _train_in_process(compose, tmp_path / "a", "model=dcgan", "seed=7")
-    b = _train_in_process(compose, tmp_path / "b", "model=dcgan", "seed=7")
-    c = _train_in_process(compose, tmp_path / "c", "model=dcgan", "seed=8")
+@pytest.mark.integration
+def test_same_seed_gives_the_same_losses(tmp_path):
+    a = _train_in_process(tmp_path / "a", "model=dcgan", "seed=7")
+    b = _train_in_process(tmp_path / "b", "model=dcgan", "seed=7")
+    c = _train_in_process(tmp_path / "c", "model=dcgan", "seed=8")
     assert a["train/d_loss"] == b["train/d_loss"] and a["train/g_loss"] == b["train/g_loss"]
     assert a["train/d_loss"] != c["train/d_loss"]
 
 
-def test_vae_trains_and_records_its_losses(compose, tmp_path):
-    metrics = _train_in_process(compose, tmp_path, "model=vae", "data.train_size=256")
+@pytest.mark.integration
+def test_vae_trains_and_records_its_losses(tmp_path):
+    metrics = _train_in_process(tmp_path, "model=vae", "data.train_size=256")
     assert metrics["status"] == "completed" and metrics["vae_steps_done"] == 4
     assert 0 < metrics["train/recon"] < 784 * math.log(2) * 1.5  # nats per image, not yet far from chance
 
 
 # ---- end to end, as a user runs it ---------------------------------------------------------------------------
-def test_mission_sweep_makes_six_complete_runs(tmp_path):
+@pytest.mark.e2e
+def test_mission_sweep_makes_six_complete_runs_in_one_wandb_group(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", "model=cgan", "k=1,2,3", "optim.beta1=0.5,0.9", "data.train_size=256", "batch_size=64",
                    "trainer.max_epochs=1", "eval=off", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = job_dirs(sweep)
     assert len(jobs) == 6
-    groups = set()
+    group = f"{sweep.parent.name}_{sweep.name}".encode()  # the sweep folder names the W&B group
     for job in jobs:
         metrics = read_metrics(job)
         assert metrics["status"] == "completed"
@@ -124,62 +130,28 @@ def test_mission_sweep_makes_six_complete_runs(tmp_path):
         assert (job / "samples" / "epoch_001.png").is_file()
         assert (job / "checkpoints" / "last.ckpt").is_file()
         assert (job / "csv" / "metrics.csv").is_file()
-        offline = list((job / "wandb").glob("offline-run-*"))
-        assert len(offline) == 1
-        groups.add((job / ".hydra" / "overrides.yaml").read_text().count("model=cgan"))
-        config = (offline[0] / "files" / "config.yaml")
-        if config.is_file():
-            assert "cgan" in config.read_text()
+        (record,) = (job / "wandb").glob("offline-run-*/run-*.wandb")  # one offline W&B run per job
+        data = record.read_bytes()
+        assert group in data and f"{job.name}:model=cgan".encode() in data  # the sweep's group; named by job
+        assert b"gan_sweeps.models.ConditionalGAN" in data  # the run's config went to W&B with it
+        provenance = (job / "provenance.yaml").read_text()
+        assert "k:\n    value: " in provenance and "source: command line" in provenance
     ks = sorted(read_metrics(j)["g_steps_done"] for j in jobs)
     assert ks == [1, 1, 2, 2, 4, 4]  # 4 batches: k=1 -> 4 G steps, k=2 -> 2, k=3 -> 1
 
 
-def test_wandb_runs_of_one_sweep_share_one_group(tmp_path):
-    sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "model=mlp_gan", "k=1,2", *[o for o in TINY if not o.startswith("logger")],
-                   f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    group = f"{sweep.parent.name}_{sweep.name}".encode()  # the sweep folder names the W&B group
-    for job in job_dirs(sweep):
-        (run_file,) = (job / "wandb").glob("offline-run-*/run-*.wandb")
-        record = run_file.read_bytes()
-        assert group in record and f"{job.name}:batch_size=64".encode() in record  # group; run named by overrides
+@pytest.mark.e2e
+def test_a_bad_value_is_refused_in_one_line_before_anything_runs(tmp_path):
+    """In-process tests (test_config.py) cover each rule; this is what a user sees: exit status 2, one line on
+    stderr naming the key, no traceback, no run folder."""
+    proc = run_cli(*TINY, "k=0", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: k=0 is invalid: must be an integer >= 1 (discriminator steps per generator step, one D step per batch)"]
+    assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("override, message", [
-    ("k=0", "k=0 is invalid: must be an integer >= 1"),
-    ("optim.beta1=1.5", "optim.beta1=1.5 is invalid: must be in [0, 1)"),
-    ("g_steps=0", "g_steps=0 is invalid"),
-    ("label_smoothing=0.5", "label_smoothing=0.5 is invalid"),
-    ("batch_size=0", "batch_size=0 is invalid"),
-])
-def test_bad_values_fail_fast_with_one_clear_line(tmp_path, override, message):
-    proc = run_cli(*TINY, override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
-    assert proc.returncode != 0
-    error_lines = [line for line in (proc.stdout + proc.stderr).splitlines() if "ERROR" in line]
-    assert len(error_lines) == 1 and message in error_lines[0]
-    assert "Traceback" not in proc.stderr
-    assert read_metrics(tmp_path / "run")["status"] == "failed"
-    assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained
-
-
-def test_unknown_model_lists_the_choices(tmp_path):
-    proc = run_cli("model=stylegan", *TINY, cwd=tmp_path)
-    assert proc.returncode != 0
-    assert "Could not find 'model/stylegan'" in proc.stderr
-    for choice in ("cgan", "dcgan", "mlp_gan", "vae"):
-        assert choice in proc.stderr
-
-
-def test_missing_dataset_names_the_folders_searched(tmp_path):
-    proc = run_cli(*TINY, f"data.root={tmp_path / 'nowhere'}", f"hydra.run.dir={tmp_path / 'run'}",
-                   cwd=tmp_path, env={"GAN_SWEEPS_DATA": str(tmp_path / "also_nowhere")})
-    assert proc.returncode != 0
-    line = next(line for line in proc.stdout.splitlines() + proc.stderr.splitlines() if "ERROR" in line)
-    assert str(tmp_path / "nowhere" / "MNIST" / "raw") in line and "also_nowhere" in line
-    assert "data.download=true" in line
-
-
+@pytest.mark.e2e
 def test_nan_loss_is_recorded_as_diverged_and_siblings_still_run(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", "model=mlp_gan", "optim=sgd", "optim.lr=1e30,1e-4", *TINY, "data.train_size=256",
@@ -191,6 +163,7 @@ def test_nan_loss_is_recorded_as_diverged_and_siblings_still_run(tmp_path):
     assert healthy["status"] == "completed"
 
 
+@pytest.mark.e2e
 def test_console_script_finds_its_configs_from_any_folder(tmp_path):
     import shutil
     import subprocess
