@@ -10,25 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 from matplotlib.image import imread
-from omegaconf import OmegaConf
 
-from conftest import CONF_DIR, job_dirs, read_metrics, run_cli
-
-from gan_sweeps.config import ConfigError, validate
+from conftest import checked, job_dirs, read_metrics, run_cli
+from gan_sweeps.config import ConfigError, Provenance, validate
 from gan_sweeps.data import to_unit_range
 from gan_sweeps.evaluation.retrieval import plot_embeddings
 from gan_sweeps.models import VAE, Autoencoder, DenoisingAutoencoder
 from gan_sweeps.models.autoencoder import first_per_class
 from gan_sweeps.train import build_datamodule, build_model
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets: one thread is faster than two fighting over a busy 2-core machine (35x here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _test_batch(cfg, n: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,6 +32,7 @@ def assert_png(path: Path) -> None:
 
 
 # ---- the modules ------------------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_family_shares_one_base(compose):
     classes = {m: type(build_model(compose(f"model={m}"))) for m in ("ae", "dae", "vae")}
     assert classes == {"ae": Autoencoder, "dae": DenoisingAutoencoder, "vae": VAE}
@@ -54,6 +44,7 @@ def test_family_shares_one_base(compose):
     assert set(vars(DenoisingAutoencoder)) & {"corrupt"} and "corrupt" not in vars(VAE)
 
 
+@pytest.mark.unit
 def test_dae_corrupts_only_in_training_mode_with_the_configured_std(compose):
     cfg = compose("model=dae", "model.noise_std=0.3")
     module = build_model(cfg)
@@ -78,6 +69,7 @@ def test_dae_corrupts_only_in_training_mode_with_the_configured_std(compose):
     assert module.training  # restored
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("model", ["ae", "dae", "vae"])
 @pytest.mark.parametrize("arch", ["mlp", "conv"])
 def test_each_arch_encodes_decodes_and_learns(compose, model, arch):
@@ -98,6 +90,7 @@ def test_each_arch_encodes_decodes_and_learns(compose, model, arch):
     assert ("elbo" in metrics) == (model == "vae")
 
 
+@pytest.mark.unit
 def test_reconstruction_grid_puts_reconstructions_under_inputs(compose):
     cfg = compose("model=ae")
     module = build_model(cfg).eval()
@@ -114,6 +107,7 @@ def test_reconstruction_grid_puts_reconstructions_under_inputs(compose):
     assert vae.sample_grid()[0].shape[0] == 64  # a sampler keeps its fixed-noise grid
 
 
+@pytest.mark.unit
 def test_latent_plot_for_1_2_and_many_dims(tmp_path):
     labels = torch.arange(300) % 10
     for d in (1, 2, 16):
@@ -121,6 +115,7 @@ def test_latent_plot_for_1_2_and_many_dims(tmp_path):
                                    class_names=[f"class {i}" for i in range(10)]))
 
 
+@pytest.mark.unit
 def test_config_rules_for_the_family(compose):
     for override, key in [("model.noise_std=-0.1", "model.noise_std"), ("model.latent_dim=0", "model.latent_dim"),
                           ("model.arch=resnet", "model.arch")]:
@@ -130,20 +125,19 @@ def test_config_rules_for_the_family(compose):
     validate(compose("model=dae", "model.noise_std=0"))
 
 
-def test_seed004_presets_compose(compose):
-    cfg = compose("experiment=seed004_vae_fashion")
-    assert (cfg.model.name, cfg.data.name, cfg.trainer.max_epochs, cfg.batch_size, cfg.optim.lr) == \
-        ("vae", "fashion_mnist", 30, 128, 5e-4)
-    cfg = compose("experiment=seed004_autoencoders")
-    assert cfg.model.latent_dim == 2 and cfg.objective == "eval/recon_bce"
-    # The search preset's sweeper keys (tests/test_presets.py composes it with the Optuna sweeper).
-    space = OmegaConf.load(CONF_DIR / "experiment" / "seed004_vae_fashion_search.yaml").hydra.sweeper
-    assert space.direction == "maximize"
-    assert set(space.params) == {"trainer.max_epochs", "batch_size", "optim.lr", "model.latent_dim"}
-    assert space.params["optim.lr"].startswith("tag(log, interval(")
+@pytest.mark.unit
+def test_seed004_vae_preset_builds_the_seeds_vae_on_fashion_mnist():
+    cfg = checked("experiment=seed004_vae_fashion")
+    module = build_model(cfg)
+    assert type(module) is VAE and module.latent_dim == 20 and cfg.data.name == "fashion_mnist"
+    opt = module.configure_optimizers()
+    assert opt.defaults["lr"] == pytest.approx(5e-4) and opt.defaults["betas"] == (0.9, 0.999)
+    assert str(Provenance.of(["experiment=seed004_vae_fashion"]).source("optim.lr")) == \
+        "conf/experiment/seed004_vae_fashion.yaml"
 
 
 # ---- end to end ---------------------------------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_ae_dae_vae_sweep_metrics_figures_and_report(tmp_path):
     """One tiny CLI sweep, evaluation on (without the FID/IS classifier): every model leaves its test
     reconstruction metrics, the 2-D latent scatter, per-epoch reconstructions and the interpolation grid."""
@@ -157,7 +151,7 @@ def test_ae_dae_vae_sweep_metrics_figures_and_report(tmp_path):
     assert len(runs) == 3
     by_model = {read_metrics(r)["model"]: (r, read_metrics(r)) for r in runs}
     assert set(by_model) == {"ae", "dae", "vae"}
-    for model, (run, metrics) in by_model.items():
+    for run, metrics in by_model.values():
         assert metrics["status"] == "completed", metrics.get("error")
         assert 0 < metrics["eval/recon_mse"] < 784 and metrics["eval/recon_bce"] > 0
         assert "eval/fid" not in metrics
@@ -177,12 +171,18 @@ def test_ae_dae_vae_sweep_metrics_figures_and_report(tmp_path):
     assert all(r["eval/recon_mse"] for r in rows)
 
 
-@pytest.mark.parametrize("overrides, lr, beta1", [
-    (["model=ae"], 1e-3, 0.9), (["model=dae"], 1e-3, 0.9), (["model=vae"], 1e-3, 0.9),
-    (["model=vae", "optim.lr=5e-4"], 5e-4, 0.9),  # the command line wins
-    (["experiment=seed004_vae_fashion"], 5e-4, 0.9),  # and so do presets
-    (["model=dcgan"], 2e-4, 0.5),  # GANs keep theirs
+@pytest.mark.unit
+@pytest.mark.parametrize("overrides, lr, beta1, source", [
+    (["model=ae"], 1e-3, 0.9, "conf/model/optim/ae_adam.yaml"),
+    (["model=dae"], 1e-3, 0.9, "conf/model/optim/ae_adam.yaml"),
+    (["model=vae"], 1e-3, 0.9, "conf/model/optim/ae_adam.yaml"),
+    (["model=vae", "optim.lr=5e-4"], 5e-4, 0.9, "command line"),  # the command line wins
+    (["experiment=seed004_vae_fashion"], 5e-4, 0.9, "conf/experiment/seed004_vae_fashion.yaml"),  # and presets
+    (["model=dcgan"], 2e-4, 0.5, "gan_sweeps/optim_config.py"),  # GANs keep theirs
 ])
-def test_autoencoders_get_autoencoder_optimiser_defaults(compose, overrides, lr, beta1):
-    cfg = compose(*overrides)
-    assert (cfg.optim.lr, cfg.optim.beta1) == (pytest.approx(lr), beta1)
+def test_autoencoders_train_with_autoencoder_optimiser_defaults(overrides, lr, beta1, source):
+    module = build_model(checked(*overrides))
+    opts = module.configure_optimizers()
+    opt = opts if isinstance(opts, torch.optim.Optimizer) else opts[0]
+    assert (opt.defaults["lr"], opt.defaults["betas"][0]) == (pytest.approx(lr), beta1)
+    assert str(Provenance.of(overrides).source("optim.lr")) == source

@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from conftest import DATA_ROOT
-
 from gan_sweeps.data import (DatasetNotFoundError, TensorBatches, load_split, to_model_range,
                              to_unit_range)
+
+pytestmark = pytest.mark.unit
 
 
 def test_mnist_train_split_is_the_original_content():
@@ -41,14 +42,26 @@ def test_decompressed_files_are_found_too(tmp_path):
         load_split("mnist", DATA_ROOT, train=False).labels[:3].tolist()
 
 
-def test_missing_dataset_error_is_one_line(tmp_path, monkeypatch):
-    monkeypatch.delenv("GAN_SWEEPS_DATA", raising=False)
+def test_a_set_root_is_the_only_place_looked_at(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_SWEEPS_DATA", DATA_ROOT)  # holds the data, but a set root is never replaced by it
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DatasetNotFoundError) as info:
         load_split("fashion_mnist", tmp_path / "x")
     message = str(info.value)
-    assert "\n" not in message and str(tmp_path / "x" / "FashionMNIST" / "raw") in message
-    assert str(tmp_path / "data" / "FashionMNIST" / "raw") in message  # the ./data fallback is listed too
+    assert "\n" not in message and message.startswith(f"data.root={tmp_path / 'x'} holds no FashionMNIST")
+    assert DATA_ROOT not in message
+
+
+def test_the_search_path_is_used_only_without_a_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_SWEEPS_DATA", str(tmp_path / "env"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_split("fashion_mnist", None)
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path / "env" / "FashionMNIST" / "raw") in message
+    assert str(tmp_path / "data" / "FashionMNIST" / "raw") in message  # then ./data
+    monkeypatch.setenv("GAN_SWEEPS_DATA", DATA_ROOT)
+    assert len(load_split("fashion_mnist", None, train=False).labels) == 10000
 
 
 @pytest.mark.parametrize("normalize, low, high", [("tanh", -1.0, 1.0), ("half", -0.5, 0.5), ("none", 0.0, 1.0)])

@@ -92,6 +92,7 @@ class MeanPixelAutoencoder(ReplayModel):
 
 
 # ---- the evaluator and its cache ----------------------------------------------------------------------
+@pytest.mark.integration
 def test_mnist_evaluator_accuracy(mnist_evaluator):
     info = mnist_evaluator.info
     assert info.test_acc >= 0.985
@@ -100,10 +101,12 @@ def test_mnist_evaluator_accuracy(mnist_evaluator):
     assert mnist_evaluator.num_features == 50
 
 
+@pytest.mark.integration
 def test_fashion_evaluator_accuracy(fashion_evaluator):
     assert fashion_evaluator.info.test_acc >= 0.89
 
 
+@pytest.mark.integration
 def test_evaluator_shapes_and_cached_test_outputs(mnist_evaluator, mnist_test01):
     x, _ = mnist_test01
     feats, logits = mnist_evaluator.embed(x[:64])
@@ -112,6 +115,7 @@ def test_evaluator_shapes_and_cached_test_outputs(mnist_evaluator, mnist_test01)
     torch.testing.assert_close(feats, mnist_evaluator.info.test_features[:64], atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.integration
 def test_second_call_loads_the_cache(mnist_evaluator, eval_cache):
     path = cache_path("mnist", eval_cache)
     mtime = path.stat().st_mtime_ns
@@ -136,6 +140,7 @@ _RACER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.e2e
 def test_two_processes_at_once_train_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(tmp_path), me, other, DATA_ROOT],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
@@ -160,11 +165,13 @@ def _noisy(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return (x + sigma * torch.randn(x.shape, generator=gen)).clamp(0, 1)
 
 
+@pytest.mark.integration
 def test_fid_of_a_set_with_itself_is_zero(mnist_evaluator, mnist_sample):
     x = mnist_sample
     assert fid(mnist_evaluator, x, x) == pytest.approx(0.0, abs=1e-3)
 
 
+@pytest.mark.integration
 def test_fid_grows_with_noise(mnist_evaluator, mnist_sample):
     x = mnist_sample
     real = mnist_evaluator.info.test_features
@@ -172,6 +179,7 @@ def test_fid_grows_with_noise(mnist_evaluator, mnist_sample):
     assert all(a < b for a, b in zip(scores, scores[1:])), scores
 
 
+@pytest.mark.integration
 def test_fid_same_from_images_or_features(mnist_evaluator, mnist_test01):
     x = mnist_test01[0]
     fake = _noisy(x[:1000], 0.2)
@@ -180,6 +188,7 @@ def test_fid_same_from_images_or_features(mnist_evaluator, mnist_test01):
     assert fid(mnist_evaluator, fake, x) == pytest.approx(fid(mnist_evaluator, fake_feats, real_feats), rel=1e-4)
 
 
+@pytest.mark.integration
 def test_kid_near_zero_for_same_distribution_and_grows_with_noise(mnist_evaluator, mnist_sample):
     real = mnist_evaluator.info.test_features
     same_mean, same_std = kid(mnist_evaluator, mnist_sample, real)
@@ -189,23 +198,27 @@ def test_kid_near_zero_for_same_distribution_and_grows_with_noise(mnist_evaluato
     assert kid(mnist_evaluator, mnist_sample, real) == (same_mean, same_std)  # seeded subsets
 
 
+@pytest.mark.integration
 def test_feature_wrapper_rejects_wrong_width(mnist_evaluator):
     with pytest.raises(ValueError, match="precomputed features"):
         EvaluatorFeatures(mnist_evaluator)(torch.zeros(3, 7))
 
 
 # ---- inception score ------------------------------------------------------------------------------------
+@pytest.mark.integration
 def test_is_of_real_mnist_test_data_above_9(mnist_evaluator):
     score = inception_score(mnist_evaluator.info.test_logits.softmax(1))
     assert 9.0 < score <= 10.0
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
 def test_is_of_constant_images_is_one(mnist_evaluator, value):
     _, logits = mnist_evaluator.embed(torch.full((500, 1, 28, 28), value))
     assert inception_score(logits.softmax(1)) == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.integration
 @pytest.mark.filterwarnings("ignore:.*(save all extracted features|degrees of freedom).*:UserWarning")
 def test_is_matches_torchmetrics(mnist_evaluator, mnist_sample):
     from torchmetrics.image.inception import InceptionScore
@@ -226,6 +239,7 @@ def test_is_matches_torchmetrics(mnist_evaluator, mnist_sample):
     assert inception_score(mnist_evaluator(x).softmax(1)) == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.unit
 def test_is_extremes_by_hand():
     assert inception_score(torch.eye(10)) == pytest.approx(10.0)  # confident and uniform over classes
     assert inception_score(torch.full((7, 10), 0.1)) == pytest.approx(1.0)
@@ -233,6 +247,7 @@ def test_is_extremes_by_hand():
 
 
 # ---- class balance --------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_histogram_entropy_collapse_one_class():
     hist = class_histogram(torch.full((100,), 3), 10)
     assert hist.tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
@@ -240,6 +255,7 @@ def test_histogram_entropy_collapse_one_class():
     assert mode_collapse(hist)
 
 
+@pytest.mark.unit
 def test_histogram_entropy_collapse_uniform():
     hist = class_histogram(torch.arange(1000) % 10, 10)
     np.testing.assert_allclose(hist, 0.1)
@@ -247,6 +263,7 @@ def test_histogram_entropy_collapse_uniform():
     assert not mode_collapse(hist)
 
 
+@pytest.mark.unit
 def test_collapse_thresholds():
     missing = [0.015] + [0.985 / 9] * 9  # one class under 2 %
     dominant = [0.31] + [0.69 / 9] * 9  # one class over 30 %
@@ -255,12 +272,14 @@ def test_collapse_thresholds():
     assert 0.0 < class_entropy(missing) < 1.0
 
 
+@pytest.mark.integration
 def test_real_test_labels_are_not_collapsed(mnist_test01):
     hist = class_histogram(mnist_test01[1], 10)
     assert not mode_collapse(hist) and class_entropy(hist) > 0.99
 
 
 # ---- conditional accuracy -------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_conditional_accuracy_by_hand():
     probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
     labels = torch.tensor([0, 1, 1, 1])  # predictions 0, 1, 0, 1 -> right, right, wrong, right
@@ -271,11 +290,13 @@ def test_conditional_accuracy_by_hand():
     np.testing.assert_array_equal(out["confusion"], [[1, 0], [1, 2]])  # rows: intended, columns: predicted
 
 
+@pytest.mark.unit
 def test_conditional_accuracy_without_errors_has_nan_incorrect_confidence():
     out = conditional_accuracy(torch.eye(3), torch.arange(3))
     assert out["acc"] == 1.0 and out["conf_correct"] == 1.0 and math.isnan(out["conf_incorrect"])
 
 
+@pytest.mark.unit
 def test_confusion_png(tmp_path):
     path = save_confusion_png(np.array([[5, 1], [0, 7]]), ["a", "b"], tmp_path / "sub" / "confusion.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -287,6 +308,7 @@ def _check_json_ready(results: dict) -> None:
     assert all(k.startswith("eval/") for k in results)
 
 
+@pytest.mark.integration
 def test_evaluate_unconditional_real_images(mnist_evaluator, mnist_test01, eval_cache, tmp_path):
     model = ReplayModel(*mnist_test01, normalize="tanh").train()
     out = evaluate_generative(model, dataset="mnist", data_root=DATA_ROOT, normalize="tanh", num_samples=2500,
@@ -303,6 +325,7 @@ def test_evaluate_unconditional_real_images(mnist_evaluator, mnist_test01, eval_
     assert again == out  # seeded generation and KID subsets
 
 
+@pytest.mark.integration
 def test_evaluate_conditional_real_images(mnist_evaluator, eval_cache, tmp_path):
     train = load_split("mnist", DATA_ROOT, train=True)
     model = ReplayModel(unit_images(train.images[:5000]), train.labels[:5000], normalize="half", conditional=True)
@@ -315,6 +338,7 @@ def test_evaluate_conditional_real_images(mnist_evaluator, eval_cache, tmp_path)
     assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.integration
 def test_evaluate_collapsed_model_and_reconstruction_hook(mnist_test01, mnist_evaluator, eval_cache):
     model = MeanPixelAutoencoder(*mnist_test01, normalize="none", collapsed=True)
     out = evaluate_generative(model, dataset="mnist", data_root=DATA_ROOT, normalize="none", num_samples=200,
@@ -327,6 +351,7 @@ def test_evaluate_collapsed_model_and_reconstruction_hook(mnist_test01, mnist_ev
     assert out["eval/batch_size"] == pytest.approx((3 * 3000 ** 2 + 1000 ** 2) / 10_000)
 
 
+@pytest.mark.integration
 def test_reference_scores(mnist_evaluator, eval_cache):
     ref = reference_scores("mnist", DATA_ROOT, eval_cache)
     _check_json_ready(ref)
@@ -339,6 +364,7 @@ def test_reference_scores(mnist_evaluator, eval_cache):
 
 
 # ---- cache and thread helpers ------------------------------------------------------------------------------
+@pytest.mark.integration
 def test_damaged_cache_file_is_rebuilt(tmp_path):
     recipe = with_recipe("mnist", train_size=500, epochs=1)
     path = cache_path("mnist", tmp_path, recipe)
@@ -347,6 +373,7 @@ def test_damaged_cache_file_is_rebuilt(tmp_path):
     assert ev.info.trained_now and torch.load(path, weights_only=True)["recipe"]["train_size"] == 500
 
 
+@pytest.mark.unit
 def test_thread_helpers_keep_items_and_restore_thread_count():
     from gan_sweeps.evaluation.threads import adaptive_threads, fastest_threads
 

@@ -47,6 +47,7 @@ def check(proc: subprocess.CompletedProcess, *codes: int) -> None:
 
 
 # ---- unit ----------------------------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_study_name_is_the_same_for_the_same_command_and_differs_otherwise():
     fixed = ["model=dcgan", "data.train_size=512", "objective=train/d_loss"]
     space = {"optim.lr": "tag(log, interval(1e-5, 1e-2))", "k": "1,5"}
@@ -64,12 +65,14 @@ def test_study_name_is_the_same_for_the_same_command_and_differs_otherwise():
     assert study_name_for(fixed, space, "minimize", groups).endswith(name[-9:])  # same hash
 
 
+@pytest.mark.unit
 def test_time_stamped_sweep_dir_becomes_one_folder_per_study():
     assert stable_sweep_dir("multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}", "s-1") == "multirun/optuna/s-1"
     assert stable_sweep_dir("/abs/runs/${now:%H}", "s") == "/abs/runs/optuna/s"
     assert stable_sweep_dir("runs/lr_study", "s") is None  # a folder the user chose is kept
 
 
+@pytest.mark.unit
 def test_sweep_syntax_becomes_optuna_distributions():
     parser = OverridesParser.create()
     space = build_search_space(parser.parse_overrides([
@@ -90,6 +93,7 @@ def test_sweep_syntax_becomes_optuna_distributions():
                       "batch_size": 64, "loss": "b"}
 
 
+@pytest.mark.e2e
 def test_hydra_finds_the_plugin_without_importing_optuna(tmp_path):
     code = ("import sys; from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper; "
             "names = [c.__name__ for c in Plugins.instance().discover(Sweeper)]; "
@@ -99,6 +103,7 @@ def test_hydra_finds_the_plugin_without_importing_optuna(tmp_path):
 
 
 # ---- end to end ----------------------------------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_rerunning_the_command_resumes_the_study_without_redoing_trials(tmp_path):
     command = [*OPTUNA, *FAST, "optim.lr=tag(log, interval(1e-4, 1e-2))", "hydra.sweeper.sampler.seed=0"]
     check(run_cli(*command, "hydra.sweeper.n_trials=2", cwd=tmp_path))
@@ -134,6 +139,7 @@ def test_rerunning_the_command_resumes_the_study_without_redoing_trials(tmp_path
     assert "Best trial" in report and f"best run: lowest train/d_loss (run {study.best_trial.number}" in report
 
 
+@pytest.mark.e2e
 def test_a_failing_trial_is_told_fail_and_the_sweep_goes_on(tmp_path):
     # k=0 is refused by the config validation: the run fails (metrics.json status failed), the task returns NaN.
     proc = run_cli(*OPTUNA, *FAST, "hydra/sweeper/sampler=grid", "k=0,1", "hydra.sweeper.n_trials=2",
@@ -146,6 +152,7 @@ def test_a_failing_trial_is_told_fail_and_the_sweep_goes_on(tmp_path):
     assert read_metrics(study_dir(tmp_path) / by_k[0].user_attrs["run_dir"])["status"] == "failed"
 
 
+@pytest.mark.e2e
 def test_a_pruned_trial_stops_early_and_is_told_pruned(tmp_path):
     # The threshold pruner with upper=0 prunes any FID (always > 0) at the first periodic evaluation (epoch 1).
     proc = run_cli(*OPTUNA, *[o for o in TINY if o not in ("eval=off", "trainer.max_epochs=1")],

@@ -152,6 +152,7 @@ def column(grid, name: str) -> list[Any]:
 
 
 # ---- the run table -------------------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_one_row_per_run_led_by_the_swept_keys(sweep):
     report = make_report(sweep, quiet())
     table = titled(report, "Runs")
@@ -170,6 +171,7 @@ def test_one_row_per_run_led_by_the_swept_keys(sweep):
     assert column(table, "s_per_epoch")[1] == pytest.approx(5.0)
 
 
+@pytest.mark.unit
 def test_unfinished_runs_keep_their_row_with_blank_metrics(sweep):
     report = make_report(sweep, quiet())
     table, sweep_info = titled(report, "Runs"), report.sweep
@@ -192,6 +194,7 @@ def test_unfinished_runs_keep_their_row_with_blank_metrics(sweep):
     (["eval/cond_acc"], None, "1"),  # accuracy, higher is better: k=1, beta1=0.9
     (["eval/fid"], "maximize", "0"),  # --best overrides the direction found from the name
 ])
+@pytest.mark.unit
 def test_best_run_is_marked_for_the_primary_metric(sweep, metrics, best, expected_job):
     report = make_report(sweep, quiet(metrics=metrics, best=best))
     assert report.sweep.best is not None and report.sweep.best.name == expected_job
@@ -199,6 +202,7 @@ def test_best_run_is_marked_for_the_primary_metric(sweep, metrics, best, expecte
 
 
 # ---- pivots --------------------------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_pivot_gives_the_k_by_beta1_layout(sweep):
     report = make_report(sweep, quiet(rows=["k"], cols=["optim.beta1"], metrics=["eval/cond_acc"]))
     pivot = titled(report, "Pivot")
@@ -211,6 +215,7 @@ def test_pivot_gives_the_k_by_beta1_layout(sweep):
         assert next(csv.reader(handle)) == ["k", "optim.beta1=0.5 | eval/cond_acc", "optim.beta1=0.9 | eval/cond_acc"]
 
 
+@pytest.mark.unit
 def test_seed_001_table_1_layout(tmp_path):
     """Rows k x beta1, a column group per architecture (Deep, Shallow) holding Acc, Conf C, Conf I."""
     root = tmp_path / "sweep"
@@ -232,6 +237,7 @@ def test_seed_001_table_1_layout(tmp_path):
 
 
 # ---- the command ---------------------------------------------------------------------------------------------------
+@pytest.mark.integration
 def test_cli_writes_report_table_and_figures(sweep, tmp_path, capsys):
     reference = tmp_path / "reference.json"
     reference.write_text(json.dumps({"eval/cond_acc": 0.9899, "conf_correct": 0.9972, "is": 9.88}))
@@ -261,6 +267,7 @@ def test_cli_writes_report_table_and_figures(sweep, tmp_path, capsys):
     assert "epoch(s) 50" in err  # no run reached epoch 50: that column is left out
 
 
+@pytest.mark.unit
 def test_single_run_folder_and_optuna_best_trial(sweep):
     single = make_report(sweep / "0", quiet())
     assert [run.name for run in single.sweep.runs] == ["0"] and (sweep / "0" / "report.md").is_file()
@@ -274,6 +281,7 @@ def test_single_run_folder_and_optuna_best_trial(sweep):
     assert "## Best trial" in (sweep / "out" / "report.md").read_text()
 
 
+@pytest.mark.unit
 def test_a_job_still_starting_changes_no_column(sweep):
     (sweep / "6" / ".hydra").mkdir(parents=True)  # Hydra made the folder, its files are not written yet
     table = titled(make_report(sweep, quiet()), "Runs")
@@ -281,6 +289,7 @@ def test_a_job_still_starting_changes_no_column(sweep):
     assert table.rows[-1][:4] == ["6", None, None, "running"]
 
 
+@pytest.mark.unit
 def test_csv_log_reader_skips_blanks_and_a_half_written_line(tmp_path):
     path = tmp_path / "metrics.csv"
     path.write_text("epoch,step,train/d_loss,train/g_loss\n0,1,1.5,0.9\n0,3,,0.8\n0,5,1.2,0.7\n0,7,1.")
@@ -290,6 +299,7 @@ def test_csv_log_reader_skips_blanks_and_a_half_written_line(tmp_path):
     assert "epoch" not in log
 
 
+@pytest.mark.unit
 def test_bad_requests_exit_non_zero_with_one_line(sweep, tmp_path, capsys):
     assert main([str(sweep), "--rows", "kk", "--no-figures"]) == 2
     err = capsys.readouterr().err.strip()
@@ -301,6 +311,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+@pytest.mark.e2e
 def test_module_entry_point(sweep, tmp_path):
     done = run_module(str(sweep), "--metric", "eval/cond_acc", "--no-figures")
     assert done.returncode == 0, done.stderr
@@ -315,6 +326,7 @@ def test_module_entry_point(sweep, tmp_path):
 
 
 # ---- end to end: a real evaluated sweep -----------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_evaluated_cgan_sweep_reports_seed_001_table_with_the_real_data_row(tmp_path, capsys):
     from conftest import job_dirs, read_metrics, run_cli
 
@@ -345,6 +357,7 @@ def test_evaluated_cgan_sweep_reports_seed_001_table_with_the_real_data_row(tmp_
     assert "real data" in capsys.readouterr().out
 
 
+@pytest.mark.unit
 def test_reference_row_only_when_it_has_a_value_for_a_shown_metric(sweep, tmp_path):
     reference = tmp_path / "reference.json"
     reference.write_text(json.dumps({"eval/is": 9.88}))

@@ -9,8 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import CONF_DIR, DATA_ROOT, read_metrics, run_cli
-
+from conftest import DATA_ROOT, train_in_process
 from gan_sweeps.data import ImageDataModule
 from gan_sweeps.data.subsets import UNLABELLED, LabelledBatches, TripletSampler, balanced_subset, complement
 from gan_sweeps.evaluation.retrieval import _vote, retrieval_metrics
@@ -21,6 +20,7 @@ from gan_sweeps.train import build_model
 
 
 # ---- losses ----------------------------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_unsupervised_loss_equals_the_hand_computation():
     real = torch.tensor([[0.0, 1.0, -1.0], [2.0, 0.5, 0.0]])
     fake = torch.tensor([[-2.0, -1.0, 0.0], [1.0, 1.0, 1.0]])
@@ -35,6 +35,7 @@ def test_unsupervised_loss_equals_the_hand_computation():
     assert adv_logit(real)[0].item() == pytest.approx(math.log(1 + math.e + math.exp(-1)), rel=1e-6)
 
 
+@pytest.mark.unit
 def test_unsupervised_loss_is_finite_for_huge_logits():
     big = torch.full((2, 10), 200.0)  # Z = 10 e^200 overflows float32; the logsumexp/softplus form does not
     loss = unsupervised_d_loss(big, -big)
@@ -43,12 +44,14 @@ def test_unsupervised_loss_is_finite_for_huge_logits():
     assert unsupervised_d_loss(-big, big).item() == pytest.approx(400.0, rel=1e-5)
 
 
+@pytest.mark.unit
 def test_supervised_loss_is_cross_entropy_over_the_real_classes():
     logits, labels = torch.tensor([[2.0, 0.0, -1.0]]), torch.tensor([0])
     expected = -math.log(math.exp(2) / (math.exp(2) + 1 + math.exp(-1)))
     assert supervised_loss(logits, labels).item() == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.unit
 def test_feature_matching_is_zero_when_the_means_are_equal():
     gen = torch.Generator().manual_seed(0)
     real = torch.randn(8, 5, generator=gen)
@@ -59,11 +62,13 @@ def test_feature_matching_is_zero_when_the_means_are_equal():
     assert feature_matching_loss(shifted, real).item() == pytest.approx((1 + 4) / 5, rel=1e-5)
 
 
+@pytest.mark.unit
 def test_triplet_loss_equals_the_hand_computation():
     a = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
     p = torch.tensor([[3.0, 4.0], [1.0, 2.0]])  # d+ = 5, 1
     n = torch.tensor([[1.0, 0.0], [4.0, 5.0]])  # d- = 1, 5
-    per = [-math.log(math.exp(-5) / (math.exp(-5) + math.exp(-1))), -math.log(math.exp(-1) / (math.exp(-1) + math.exp(-5)))]
+    per = [-math.log(math.exp(-5) / (math.exp(-5) + math.exp(-1))),
+           -math.log(math.exp(-1) / (math.exp(-1) + math.exp(-5)))]
     assert triplet_loss(a, p, n).item() == pytest.approx(sum(per) / 2, rel=1e-6)
     same = torch.zeros(1, 3, requires_grad=True)  # d+ = 0: the gradient stays finite
     triplet_loss(same, same.detach(), torch.ones(1, 3)).backward()
@@ -82,6 +87,7 @@ QUERY_LABELS = torch.tensor([0, 1, 0])
 #   q2 (class 0): ranking 1,2,3,0,4 -> hits at 2, 4:      AP = (1/2 + 2/4) / 2 = 1/2; 3-NN labels 1,0,1 -> 1 (wrong)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("chunk_size", [1, 2, 256])
 def test_retrieval_metrics_match_the_worked_example(chunk_size):
     scores = retrieval_metrics(QUERIES, QUERY_LABELS, DB, DB_LABELS, k=3, chunk_size=chunk_size)
@@ -89,12 +95,14 @@ def test_retrieval_metrics_match_the_worked_example(chunk_size):
     assert scores["knn_acc"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.unit
 def test_knn_vote_ties_go_to_the_class_met_first():
     # 2-NN: q0 sees labels 0,1 (tie -> 0, right); q1 sees 1,1; q2 sees 1,0 (tie -> 1, wrong)
     assert retrieval_metrics(QUERIES, QUERY_LABELS, DB, DB_LABELS, k=2)["knn_acc"] == pytest.approx(2 / 3)
     assert _vote(torch.tensor([[3, 1, 1, 3], [2, 5, 5, 2], [7, 7, 7, 0]]), 8).tolist() == [3, 2, 7]
 
 
+@pytest.mark.unit
 def test_retrieval_metrics_agree_with_a_brute_force_reference():
     gen = torch.Generator().manual_seed(3)
     db, db_y = torch.randn(60, 4, generator=gen), torch.randint(0, 3, (60,), generator=gen)
@@ -114,6 +122,7 @@ def test_retrieval_metrics_agree_with_a_brute_force_reference():
 
 
 # ---- labelled subsets ------------------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_labelled_subsets_are_class_balanced_and_reproducible():
     labels = torch.arange(1000) % 10
     a = balanced_subset(labels, 7, 10, seed=5)
@@ -127,6 +136,7 @@ def test_labelled_subsets_are_class_balanced_and_reproducible():
         balanced_subset(labels, 101, 10)
 
 
+@pytest.mark.unit
 def test_datamodule_exposes_the_labelled_subset_and_hides_the_other_labels():
     def setup(**kw):
         dm = ImageDataModule(root=DATA_ROOT, train_size=2000, batch_size=100, seed=1, **kw)
@@ -148,6 +158,7 @@ def test_datamodule_exposes_the_labelled_subset_and_hides_the_other_labels():
     assert len(full.labelled_labels) == 2000 and (next(iter(full.train_dataloader()))[1] >= 0).all()
 
 
+@pytest.mark.unit
 def test_labelled_batches_cycle_through_the_whole_set():
     images, labels = torch.arange(10.0).view(10, 1), torch.arange(10)
     sampler = LabelledBatches(images, labels, batch_size=4, seed=0)
@@ -155,6 +166,7 @@ def test_labelled_batches_cycle_through_the_whole_set():
     assert sorted(seen[:10].tolist()) == list(range(10)) and sorted(seen[10:].tolist()) == list(range(10))
 
 
+@pytest.mark.unit
 def test_triplets_pair_an_anchor_with_its_class_and_another_class():
     labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 2])
     a, p, n = TripletSampler(labels, seed=0).sample(2000)
@@ -163,6 +175,7 @@ def test_triplets_pair_an_anchor_with_its_class_and_another_class():
 
 
 # ---- nets and modules -----------------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_nets_have_the_paper_shapes_and_noise_only_in_training():
     d, g = SSLDiscriminator(out_dim=10), SSLGenerator(normalize="none")
     widths = [layer.out_features for layer in d.hidden] + [d.head.out_features]
@@ -178,6 +191,7 @@ def test_nets_have_the_paper_shapes_and_noise_only_in_training():
     assert SSLGenerator(normalize="tanh").eval()(torch.randn(3, 100)).min() >= -1
 
 
+@pytest.mark.unit
 def test_data_dependent_init_standardises_pre_activations():
     d = SSLDiscriminator(out_dim=16, input_noise=0.0, hidden_noise=0.0)
     x = torch.rand(256, 1, 28, 28)
@@ -188,6 +202,7 @@ def test_data_dependent_init_standardises_pre_activations():
     assert head.mean(0).abs().max() < 1e-3 and (head.std(0) - 1).abs().max() < 1e-2
 
 
+@pytest.mark.unit
 def test_models_build_from_config_and_use_their_objectives(compose):
     ss = build_model(compose("model=ssgan", "model.g_loss=non_saturating")).eval()  # eval: no noise
     trip = build_model(compose("model=triplet_gan", "model.embedding_dim=32"))
@@ -201,29 +216,14 @@ def test_models_build_from_config_and_use_their_objectives(compose):
     assert gen_params and not gen_params & {id(p) for p in trip.discriminator.parameters()}
 
 
-def test_experiment_overlays_compose(compose):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    ss = compose("experiment=ssgan_100_labels")
-    assert (ss.model.name, ss.data.labelled_per_class, ss.data.normalize) == ("ssgan", 10, "none")
-    trip = compose("experiment=seed000_triplet")
-    assert trip.model.name == "triplet_gan" and trip.model.pretrain_epochs < trip.trainer.max_epochs
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = hydra_compose(config_name="config", overrides=["experiment=seed000_triplet"], return_hydra_config=True)
-    params = cfg.hydra.sweeper.params
-    assert params["model.embedding_dim"] == "16,32" and params["data.labelled_per_class"] == "100,200"
-
-
 # ---- real runs ----------------------------------------------------------------------------------------------------
 SMOKE = ["data.train_size=600", "data.labelled_per_class=5", "batch_size=100", "logger=csv",
-         "++eval.sample_metrics=false", "eval.batch_size=2000"]
+         "eval.sample_metrics=false", "eval.batch_size=2000"]
 
 
+@pytest.mark.integration
 def test_ssgan_smoke_run_records_test_accuracy(tmp_path):
-    proc = run_cli("model=ssgan", *SMOKE, "trainer.max_epochs=1", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    m = read_metrics(tmp_path)
+    m = train_in_process(tmp_path, "model=ssgan", *SMOKE, "trainer.max_epochs=1")
     assert m["status"] == "completed", m.get("error")
     assert (m["d_steps_done"], m["g_steps_done"]) == (5, 5)  # (600 - 50) // 100 unlabelled batches
     assert 0 < m["eval/ssl_acc"] <= 1 and m["eval/ssl_errors"] == round((1 - m["eval/ssl_acc"]) * 10000)
@@ -231,11 +231,10 @@ def test_ssgan_smoke_run_records_test_accuracy(tmp_path):
     assert (tmp_path / "samples" / "epoch_001.png").is_file()
 
 
+@pytest.mark.integration
 def test_triplet_gan_smoke_run_records_both_phases(tmp_path):
-    proc = run_cli("model=triplet_gan", *SMOKE, "trainer.max_epochs=2", "model.pretrain_epochs=1",
-                   "model.triplets_per_epoch=250", "+sample_epochs=[2]", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    m = read_metrics(tmp_path)
+    m = train_in_process(tmp_path, "model=triplet_gan", *SMOKE, "trainer.max_epochs=2", "model.pretrain_epochs=1",
+                         "model.triplets_per_epoch=250", "sample_epochs=[2]")
     assert m["status"] == "completed", m.get("error")
     for key in ("eval/pretrain/knn_acc", "eval/pretrain/map", "eval/knn_acc", "eval/map"):
         assert 0 < m[key] <= 1, key
