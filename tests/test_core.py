@@ -113,33 +113,7 @@ def test_vae_trains_and_records_its_losses(tmp_path):
     assert 0 < metrics["train/recon"] < 784 * math.log(2) * 1.5  # nats per image, not yet far from chance
 
 
-# ---- end to end, as a user runs it ---------------------------------------------------------------------------
-@pytest.mark.e2e
-def test_mission_sweep_makes_six_complete_runs_in_one_wandb_group(tmp_path):
-    sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "model=cgan", "k=1,2,3", "optim.beta1=0.5,0.9", "data.train_size=256", "batch_size=64",
-                   "trainer.max_epochs=1", "eval=off", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    jobs = job_dirs(sweep)
-    assert len(jobs) == 6
-    group = f"{sweep.parent.name}_{sweep.name}".encode()  # the sweep folder names the W&B group
-    for job in jobs:
-        metrics = read_metrics(job)
-        assert metrics["status"] == "completed"
-        assert metrics["images_per_s"] > 0 and metrics["epochs_done"] == 1
-        assert (job / "samples" / "epoch_001.png").is_file()
-        assert (job / "checkpoints" / "last.ckpt").is_file()
-        assert (job / "csv" / "metrics.csv").is_file()
-        (record,) = (job / "wandb").glob("offline-run-*/run-*.wandb")  # one offline W&B run per job
-        data = record.read_bytes()
-        assert group in data and f"{job.name}:model=cgan".encode() in data  # the sweep's group; named by job
-        assert b"gan_sweeps.models.ConditionalGAN" in data  # the run's config went to W&B with it
-        provenance = (job / "provenance.yaml").read_text()
-        assert "k:\n    value: " in provenance and "source: command line" in provenance
-    ks = sorted(read_metrics(j)["g_steps_done"] for j in jobs)
-    assert ks == [1, 1, 2, 2, 4, 4]  # 4 batches: k=1 -> 4 G steps, k=2 -> 2, k=3 -> 1
-
-
+# ---- end to end, as a user runs it (the README's mission command: tests/test_readme.py) ------------------------
 @pytest.mark.e2e
 def test_a_bad_value_is_refused_in_one_line_before_anything_runs(tmp_path):
     """In-process tests (test_config.py) cover each rule; this is what a user sees: exit status 2, one line on

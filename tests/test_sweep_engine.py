@@ -166,7 +166,7 @@ def test_checkpoints_are_replaced_whole_or_not_at_all(tmp_path):
     path = tmp_path / "checkpoints" / "last.ckpt"
     io = AtomicCheckpointIO()
     io.save_checkpoint({"epoch": 1, "w": torch.ones(3)}, path)
-    with pytest.raises(pickle.PicklingError):
+    with pytest.raises((pickle.PicklingError, AttributeError)):  # "Can't pickle local object"
         io.save_checkpoint({"epoch": 2, "bad": lambda: None}, path)  # cannot be pickled: fails mid-write
     assert torch.load(path, weights_only=False)["epoch"] == 1
     assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary file left behind
