@@ -67,9 +67,9 @@ def compose(overrides: Sequence[str]) -> DictConfig:
     """The config ``python -m gan_sweeps OVERRIDES`` runs (with its ``hydra`` node)."""
     from hydra.types import RunMode
 
-    from gan_sweeps.config.sources import _loader
+    from gan_sweeps.config.sources import loader
 
-    return _loader().load_configuration("config", list(overrides), RunMode.RUN)
+    return loader().load_configuration("config", list(overrides), RunMode.RUN)
 
 
 def render(provenance: Provenance, cfg: DictConfig, include_all: bool = False) -> list[str]:

@@ -14,6 +14,7 @@ import pytest
 from conftest import REPO, checked, compose_config, job_dirs, read_metrics, run_cli, train_in_process
 from gan_sweeps.provenance import main as provenance_main
 from gan_sweeps.report import main as report_main
+from hydra_plugins.gan_sweeps_grid.grid_sweeper import grid_jobs
 
 README = REPO / "README.md"
 SWEEP_PLACEHOLDERS = ("multirun/<date>/<time>", "<sweep dir>", "SWEEP_DIR", "DIR")
@@ -117,9 +118,6 @@ def _first_value(override: str) -> str:
 def jobs(command: Command) -> list[list[str]]:
     """The overrides of each job the command would launch (the grid sweeper's expansion; an Optuna search: its
     first point), without Hydra's own overrides (they configure the sweeper, not the run)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     app = [o for o in command.overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
     fixed = [o for o in app if not SWEEP_SYNTAX.match(o)]
     hydra_cfg = compose_config(*fixed, hydra_node=True).hydra
@@ -127,8 +125,7 @@ def jobs(command: Command) -> list[list[str]]:
     optuna = "optuna" in str(hydra_cfg.sweeper._target_).lower() or "hydra/sweeper=optuna" in command.overrides
     if optuna:
         return [[*fixed, *(_first_value(o) for o in params + app if SWEEP_SYNTAX.match(o))]]
-    parsed = OverridesParser.create().parse_overrides(params + app)
-    return [list(job) for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    return grid_jobs(params + app)
 
 
 def _smoke(job: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_sweeps.config.errors import ConfigError
 from gan_sweeps.config.schema import RULE_KEY, Rule, describe, field_types
-from gan_sweeps.config.sources import Provenance, task_overrides
+from gan_sweeps.config.sources import Provenance, repository, task_overrides
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,10 +115,8 @@ def choice_problem(overrides: Sequence[str]) -> Optional[str]:
     loss=wgan_gp``: the recipe sets the critic's BatchNorm, which a VAE does not have)."""
     try:
         provenance = Provenance.of(overrides)
-        from gan_sweeps.config.sources import _repository
-
         model = provenance.choices.get("model")
-        node = _repository().load_config(f"model/{model.value}").config if model and model.value else None
+        node = repository().load_config(f"model/{model.value}").config if model and model.value else None
         schema = OmegaConf.get_type(node) if node is not None else None
     except Exception:  # noqa: BLE001 - no better explanation than the composition error itself
         return None

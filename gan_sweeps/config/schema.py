@@ -174,21 +174,3 @@ def register(group: Optional[str], name: str, node: Any, package: Optional[str] 
 def module_path(module: str) -> str:
     """'gan_sweeps.optim_config' -> 'gan_sweeps/optim_config.py' (how sources are shown to users)."""
     return module.replace(".", "/") + ".py"
-
-
-def walk_schema(schema: type, prefix: str = "") -> list[tuple[str, Any, Rule]]:
-    """(dotted key, annotation, rule) of every field of a dataclass, nested dataclass fields included."""
-    out: list[tuple[str, Any, Rule]] = []
-    types = field_types(schema)
-    for f in dataclasses.fields(schema):
-        key = f"{prefix}{f.name}"
-        tp = types[f.name]
-        nested = tp if dataclasses.is_dataclass(tp) else None
-        if nested is None and f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            default = f.default_factory()  # type: ignore[misc]
-            nested = type(default) if dataclasses.is_dataclass(default) else None
-        if nested is not None:
-            out.extend(walk_schema(nested, key + "."))
-        else:
-            out.append((key, tp, f.metadata.get(RULE_KEY, Rule())))
-    return out

@@ -67,7 +67,7 @@ ABSENT = "<absent>"
 
 
 @functools.lru_cache(maxsize=1)
-def _loader() -> Any:
+def loader() -> Any:
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.utils import create_config_search_path
 
@@ -75,9 +75,9 @@ def _loader() -> Any:
 
 
 @functools.lru_cache(maxsize=1)
-def _repository() -> Any:
+def repository() -> Any:
     """One caching repository for the process (Hydra makes a deep copy of the ConfigStore per composition)."""
-    return _loader()._parse_overrides_and_create_caching_repo(CONFIG_NAME, [])[1]
+    return loader()._parse_overrides_and_create_caching_repo(CONFIG_NAME, [])[1]
 
 
 def defaults_list(overrides: Sequence[str]) -> Any:
@@ -87,7 +87,7 @@ def defaults_list(overrides: Sequence[str]) -> Any:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parsed = OverridesParser.create().parse_overrides(overrides=list(overrides))
-    return create_defaults_list(repo=_repository(), config_name=CONFIG_NAME, overrides_list=parsed,
+    return create_defaults_list(repo=repository(), config_name=CONFIG_NAME, overrides_list=parsed,
                                 prepend_hydra=True, skip_missing=False)
 
 
@@ -135,7 +135,7 @@ class Provenance:
     def of(cls, overrides: Iterable[str] = (), sweep_keys: Iterable[str] = ()) -> "Provenance":
         overrides = [str(o) for o in overrides]
         swept = set(sweep_keys)
-        repo = _repository()
+        repo = repository()
         defaults = defaults_list(overrides)
         sources: dict[str, Source] = {}
         labels: dict[str, Source] = {}
@@ -239,7 +239,7 @@ def _base() -> tuple[Provenance, DictConfig]:
     """The provenance and config of ``python -m gan_sweeps`` with no arguments."""
     from hydra.types import RunMode
 
-    cfg = _loader().load_configuration(CONFIG_NAME, [], RunMode.RUN)
+    cfg = loader().load_configuration(CONFIG_NAME, [], RunMode.RUN)
     return Provenance.of([]), cfg
 
 

@@ -39,6 +39,13 @@ class PreflightRefused(CompactHydraException):
         super().__init__(f"{len(lines)} of {total} jobs are invalid; nothing was started:\n" + "\n".join(lines))
 
 
+def grid_jobs(overrides: Sequence[str], config_loader: Any = None) -> List[List[str]]:
+    """Every job's overrides, in launch order (job n is ``hydra.job.num`` n), for the params and arguments of a
+    sweep (as the basic sweeper expands them: the cartesian product of its sweep overrides)."""
+    parsed = OverridesParser.create(config_loader=config_loader).parse_overrides(list(overrides))
+    return [list(job) for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -55,15 +62,9 @@ class GridSweeper(BasicSweeper):
         self.preflight = getattr(task_function, "preflight", None)
         self.explain_error = getattr(task_function, "explain_error", self.explain_error)
 
-    def jobs(self, arguments: List[str]) -> list[list[str]]:
-        """Every job's overrides, in launch order (job n is ``hydra.job.num`` n)."""
-        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        overrides = parser.parse_overrides(self._parse_config() + list(arguments))
-        return [list(job) for batch in self.split_arguments(overrides, None) for job in batch]
-
     def problems(self, arguments: List[str]) -> tuple[int, list[str]]:
         """(number of jobs, one line per invalid job)."""
-        jobs = self.jobs(arguments)
+        jobs = grid_jobs(self._parse_config() + list(arguments), self.hydra_context.config_loader)
         lines = []
         for num, overrides in enumerate(jobs):
             try:
