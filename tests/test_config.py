@@ -38,7 +38,7 @@ def refusal(*overrides: str) -> str:
     (["model=vae", "k=3", "label_smoothing=0.3", "loss=lsgan"],
      "k=3 (command line), label_smoothing=0.3 (command line), loss=lsgan (command line) are not read by model=vae "
      "(autoencoder family); remove them"),
-    (["model=vae", "loss=wgan_gp"], "loss=wgan_gp (command line)"),
+    (["model=vae", "loss=wgan_gp"], "loss=wgan_gp (command line; it also sets regularizer) is not read by model=vae"),
     (["data.root=/nonexistent/dir"], "data.root=/nonexistent/dir holds no MNIST"),
     (["model.dropout=-0.2"], "model.dropout=-0.2 is invalid: must be a number in [0, 1)"),
     (["model=vae", "model.beta=-1"], "model.beta=-1.0 is invalid: must be a number >= 0"),
@@ -97,6 +97,7 @@ def test_defaults_that_merely_exist_are_not_set(overrides):
     (["model=dcgan", "data.labelled_per_class=10"], "data.labelled_per_class=10 (command line) is not read"),
     (["model=vae", "optim.g_lr=0.0001"], "optim.g_lr=0.0001 (command line) is not read by model=vae"),
     (["model=vae", "loss=lsgan", "loss.a=0.5"], "loss=lsgan (command line) is not read by model=vae"),
+    (["model=vae", "loss=wgan"], "loss=wgan (command line; it also sets k, regularizer) is not read by model=vae"),
     (["experiment=seed004_autoencoders", "+seed004_gan=d_twice"],
      "k=2 (conf/seed004_gan/d_twice.yaml) is not read by model=ae (autoencoder family)"),
 ])

@@ -85,14 +85,36 @@ def _model_name(cfg: DictConfig, provenance: Optional[Provenance]) -> str:
     return choice.value if choice is not None and choice.value else str(cfg.model.get("name"))
 
 
-def _knob_text(key: str, cfg: DictConfig, provenance: Provenance) -> str:
+@dataclasses.dataclass(frozen=True)
+class Unread:
+    """A model knob set for a model that does not read it: ``text`` (``k=3``, ``loss=wgan``) and what set it."""
+
+    key: str
+    text: str
+    source: str
+    option_file: Optional[str] = None  # a group choice: the file of its option (a recipe sets other knobs too)
+
+
+def _unread_items(key: str, cfg: DictConfig, provenance: Provenance) -> list[Unread]:
     choice = provenance.choices.get(key)
     if choice is not None and choice.source.kind != "default":
-        return f"{key}={choice.value} ({choice.source})"
+        return [Unread(key, f"{key}={choice.value}", str(choice.source), f"conf/{key}/{choice.value}.yaml")]
     set_keys = [k for k in provenance.set_keys_under(key) if OmegaConf.select(cfg, k, default=None) is not None
                 and not OmegaConf.is_config(OmegaConf.select(cfg, k))] or [key]
-    return ", ".join(f"{_shown(k, OmegaConf.select(cfg, k, default=None))} ({provenance.source(k)})"
-                     for k in set_keys)
+    return [Unread(k, _shown(k, OmegaConf.select(cfg, k, default=None)), str(provenance.source(k))) for k in set_keys]
+
+
+def refusal(unread: Sequence[Unread], model: str, family: str) -> str:
+    """'k=3 (command line) is not read by model=vae (autoencoder family); remove it'. A knob set by a chosen
+    recipe is told as part of that choice: 'loss=wgan (command line; it also sets k, regularizer)'."""
+    by_file = {u.option_file: u for u in unread if u.option_file}
+    shown = [u for u in unread if by_file.get(u.source) in (None, u)]
+    texts = []
+    for u in shown:
+        also = [v.key for v in unread if v.source == u.option_file and v is not u]
+        texts.append(f"{u.text} ({u.source}{'; it also sets ' + ', '.join(also) if also else ''})")
+    verb, pronoun = ("is", "it") if len(texts) == 1 else ("are", "them")
+    return f"{', '.join(texts)} {verb} not read by model={model} ({family} family); remove {pronoun}"
 
 
 def not_read(cfg: DictConfig, provenance: Provenance) -> Optional[str]:
@@ -101,13 +123,9 @@ def not_read(cfg: DictConfig, provenance: Provenance) -> Optional[str]:
     if schema is None:
         return None
     knobs = [f.key for f in fields(cfg) if f.rule.model_knob]
-    unread = [k for k in knobs if k not in schema.reads and provenance.is_set(k)]
-    if not unread:
-        return None
-    texts = [_knob_text(k, cfg, provenance) for k in unread]
-    verb, pronoun = ("is", "it") if len(texts) == 1 else ("are", "them")
-    return (f"{', '.join(texts)} {verb} not read by model={_model_name(cfg, provenance)} ({schema.family} family); "
-            f"remove {pronoun}")
+    unread = [u for k in knobs if k not in schema.reads and provenance.is_set(k)
+              for u in _unread_items(k, cfg, provenance)]
+    return refusal(unread, _model_name(cfg, provenance), schema.family) if unread else None
 
 
 def choice_problem(overrides: Sequence[str]) -> Optional[str]:
@@ -126,12 +144,10 @@ def choice_problem(overrides: Sequence[str]) -> Optional[str]:
 
     groups = [f.name for f in dataclasses.fields(RunConfig) if f.metadata.get(RULE_KEY, Rule()).model_knob
               and f.name in provenance.choices]
-    unread = [g for g in groups if g not in schema.reads and provenance.choices[g].source.kind != "default"]
-    if not unread:
-        return None
-    texts = [f"{g}={provenance.choices[g].value} ({provenance.choices[g].source})" for g in unread]
-    verb, pronoun = ("is", "it") if len(texts) == 1 else ("are", "them")
-    return f"{', '.join(texts)} {verb} not read by model={model.value} ({schema.family} family); remove {pronoun}"
+    unread = [Unread(g, f"{g}={provenance.choices[g].value}", str(provenance.choices[g].source),
+                     f"conf/{g}/{provenance.choices[g].value}.yaml")
+              for g in groups if g not in schema.reads and provenance.choices[g].source.kind != "default"]
+    return refusal(unread, model.value, schema.family) if unread else None
 
 
 # ---- 3. ranges ---------------------------------------------------------------------------------------------------
