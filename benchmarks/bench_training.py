@@ -33,6 +33,9 @@ BATCH = 128
 
 
 def config(*overrides: str):
+    from gan_sweeps.config import register_configs
+
+    register_configs()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))
 
@@ -98,7 +101,7 @@ def pil_dataloader_loop(model: str, images_uint8: np.ndarray) -> float:
 def framework(model: str, n_images: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = config(f"model={model}", f"data.train_size={n_images}", f"batch_size={BATCH}", "trainer.max_epochs=1",
-                     "logger=csv", "eval=off", f"+run_dir={tmp}", "trainer.accelerator=cpu")
+                     "logger=csv", "eval=off", f"run_dir={tmp}", "trainer.accelerator=cpu")
         run(cfg)
         metrics = json.loads((Path(tmp) / "metrics.json").read_text())
     assert metrics["status"] == "completed", metrics

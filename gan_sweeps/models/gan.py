@@ -4,4 +4,4 @@ from gan_sweeps.models.adversarial import AdversarialModule
 
 
 class GAN(AdversarialModule):
-    """Nothing to add: DCGAN and MLP GAN differ only in their nets (conf/model/*.yaml)."""
+    """Nothing to add: DCGAN and MLP GAN differ only in their nets (models/gan_config.py)."""
