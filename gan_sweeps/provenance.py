@@ -73,21 +73,21 @@ def compose(overrides: Sequence[str]) -> DictConfig:
 
 
 def render(provenance: Provenance, cfg: DictConfig, include_all: bool = False) -> list[str]:
-    """The provenance table: key, value (and the default it replaces), source; ``include_all``: type and range."""
+    """The provenance table: key, value, the default it replaces, source; ``include_all``: every key, each followed
+    by its type, range and help."""
     rules = {f.key: describe(f.type, f.rule) for f in fields(cfg)} if include_all else {}
     changes = provenance.changes(cfg, include_all=include_all)
-    rows = [("KEY", "VALUE", "DEFAULT", "SET BY")]
+    rows = [("KEY", "VALUE", "DEFAULT", "SET BY", "")]
     for c in changes:
-        key = f"{c.key}=" if c.choice else c.key
         default = "-" if c.default == ABSENT else _text(c.default)
-        rows.append((key, _text(c.value), "" if c.default == c.value else default, str(c.source)))
+        rows.append((f"{c.key}=" if c.choice else c.key, _text(c.value), "" if c.default == c.value else default,
+                     str(c.source), "" if c.choice else rules.get(c.key, "")))
     widths = [min(max(len(r[i]) for r in rows), 44) for i in range(3)]
     lines = []
-    for row in rows:
-        cells = [row[i].ljust(widths[i]) for i in range(3)]
-        lines.append("  ".join(cells + [row[3]]).rstrip())
-        if include_all and row[0].rstrip("=") in rules and row[0] != "KEY":
-            lines.append(f"    {rules[row[0]]}")
+    for *cells, source, rule in rows:
+        lines.append("  ".join([cell.ljust(width) for cell, width in zip(cells, widths)] + [source]).rstrip())
+        if rule:
+            lines.append(f"    {rule}")
     return lines
 
 

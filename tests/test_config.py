@@ -187,6 +187,18 @@ def test_provenance_of_wgan_gp_shows_k_the_optimiser_and_the_critic_batch_norm_a
 
 
 @pytest.mark.unit
+def test_provenance_all_lists_every_key_with_its_rule_and_refuses_what_a_run_would(capsys):
+    assert provenance_main(["--all", "model=vae"]) == 0
+    out = capsys.readouterr().out
+    assert "\nmodel.beta " in out and "    a number >= 0 (weight of the KL term" in out
+    assert "\nseed " in out and "gan_sweeps/train_config.py" in out
+    assert provenance_main(["model=vae", "k=3"]) == 2
+    assert capsys.readouterr().out.splitlines()[-1].startswith("refused: k=3 (command line) is not read by model=vae")
+    assert provenance_main(["seed=abc"]) == 2
+    assert "error: seed=abc is invalid" in capsys.readouterr().err
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize("overrides, source", [
     ([], "gan_sweeps/optim_config.py"), (["model=vae"], "conf/model/optim/ae_adam.yaml"),
     (["loss=wgan_gp"], "conf/loss/optim/wgan_gp_adam.yaml"),

@@ -90,9 +90,9 @@ def help_text(root: type) -> str:
             lines += _wrapped(f"  {name}.*", ", ".join(f"{name}.{sub}" for sub, *_ in _fields(tp)), 19)
             continue
         shown = "null" if default is None else str(default).lower() if isinstance(default, bool) else default
-        kind = describe(tp, Rule(**{**vars(rule), "help": ""})) + (_readers(name, families) if rule.model_knob else "")
-        lines += _wrapped(f"  {name}", f"[{shown}] {kind}", 19)
-        lines += _wrapped("", rule.help, 19)
+        kind = describe(tp, Rule(**{**vars(rule), "help": ""}))
+        readers = _readers(name, families) if rule.model_knob else ""
+        lines += _wrapped(f"  {name}", f"{rule.help} [{shown}; {kind}{readers}]", 19)
     lines += ["", "Every key of a config, its value, type, range and where it was set:",
               "  python -m gan_sweeps.provenance --all [KEY=VALUE ...]",
               "Hydra's flags: --cfg job (print the composed config), --info, --hydra-help."]

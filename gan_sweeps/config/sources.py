@@ -157,7 +157,7 @@ class Provenance:
             if not o.is_delete():
                 sources[key] = source
         choices = {}
-        for group, value in defaults.overrides.known_choices.items():
+        for group, value in reversed(defaults.overrides.known_choices.items()):  # Hydra expands from the end
             if _is_hydra(group) or "@" in group or "/" in group:
                 continue  # Hydra's groups, recipes' inner picks, specialisations (loss/optim): shown by their values
             meta = defaults.overrides.override_metadata.get(group)
