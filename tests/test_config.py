@@ -281,6 +281,20 @@ def test_yaml_configs_only_hold_presets_recipes_and_specialisations():
     assert folders == [".", "experiment", "loss", "loss/optim", "model/optim", "seed004_gan"]
 
 
+@pytest.mark.unit
+def test_a_job_launched_without_a_pre_flight_is_refused_when_it_starts_and_recorded_as_failed(tmp_path):
+    """What a sweeper without a pre-flight (hydra/sweeper=basic) gets: the job records why, the sweep goes on."""
+    import math
+
+    from gan_sweeps.__main__ import task
+    from conftest import read_metrics
+
+    assert math.isnan(task(compose_config(*TINY, "k=0", f"run_dir={tmp_path}")))
+    metrics = read_metrics(tmp_path)
+    assert metrics["status"] == "failed" and metrics["error"].startswith("k=0 is invalid: must be an integer >= 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]  # nothing built, nothing trained
+
+
 # ---- end to end ----------------------------------------------------------------------------------------------------
 @pytest.mark.e2e
 def test_grid_pre_flight_refuses_the_whole_sweep_and_lists_each_bad_job(tmp_path):
