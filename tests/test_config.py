@@ -75,6 +75,8 @@ def test_the_readme_sample_epochs_and_every_declared_key_compose():
                   "+trainer.gradient_clip_val=1")
     assert list(cfg.sample_epochs) == [1, 25, 50] and cfg.optim.weight_decay == 1e-5
     assert cfg.trainer.gradient_clip_val == 1  # trainer is open: any Lightning Trainer argument
+    for devices in ("[0,1]", "auto", "2", "-1"):
+        checked(f"trainer.devices={devices}")
 
 
 # ---- applicability ------------------------------------------------------------------------------------------------

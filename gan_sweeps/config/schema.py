@@ -19,13 +19,11 @@ import dataclasses
 import math
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union, get_args, get_origin, get_type_hints
 
 from omegaconf import MISSING
 
 RULE_KEY = "gan_sweeps"  # the field-metadata key holding a knob's Rule
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout (or site-packages) holding gan_sweeps/
 
 
 @dataclass(frozen=True)
@@ -56,22 +54,23 @@ class Rule:
 
     def _in_range(self, v: Any) -> bool:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return self.choices is not None or self.check is not None  # non-numbers: only choices/check apply
+            return True  # strings and booleans: only choices or a predicate constrain them
         if isinstance(v, float) and not math.isfinite(v):
             return False
         return ((self.ge is None or v >= self.ge) and (self.gt is None or v > self.gt)
                 and (self.le is None or v <= self.le) and (self.lt is None or v < self.lt))
 
     def violated_by(self, value: Any) -> bool:
-        """True when a (type-checked, resolved) value breaks the rule; None and lists are handled here."""
+        """True when a (type-checked, resolved) value breaks the rule. A predicate judges the whole value; bounds
+        and choices judge each item of a list. None passes (the type says whether null is allowed)."""
         if value is None:
-            return False  # the type says whether null is allowed (Optional), OmegaConf checked it
+            return False
+        if self.check is not None:
+            return not self.check(value)
         if isinstance(value, (list, tuple)):
             return any(self.violated_by(item) for item in value)
-        if self.choices is not None and value not in self.choices:
-            return True
-        if self.check is not None and not self.check(value):
-            return True
+        if self.choices is not None:
+            return value not in self.choices
         return not self._in_range(value)
 
     def bounds_text(self) -> str:
