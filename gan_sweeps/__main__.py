@@ -1,4 +1,5 @@
-"""``python -m gan_sweeps [-m] KEY=VALUE ...`` (also ``gan-sweeps``): the Hydra app; ``gan-sweeps report DIR``."""
+"""``python -m gan_sweeps [-m] KEY=VALUE ...`` (also ``gan-sweeps``): the Hydra app; ``gan-sweeps report DIR``,
+``gan-sweeps status DIR``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def cli() -> None:
         from gan_sweeps.report import main as report_main
 
         sys.exit(report_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "status":
+        from gan_sweeps.status import main as status_main
+
+        sys.exit(status_main(sys.argv[2:]))
     main()
     from gan_sweeps.hydra_callbacks import FAILED
 
