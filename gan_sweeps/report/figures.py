@@ -145,10 +145,11 @@ def per_setting_figure(sweep: Sweep, path: Path, draw: Callable[[Axes, Setting],
     for ax, setting in zip(axes, settings):
         draw(ax, setting)
         set_setting_title(ax, sweep, setting)
-    if any(len(setting.runs) > 1 for setting in settings):
+    repeated = any(len(setting.runs) > 1 for setting in settings)
+    if repeated:
         title += f"\nmean over repeats; band: 95 % t-interval (n >= {MIN_N_FOR_INTERVAL}), min-max (n = 2)"
     fig.suptitle(title, fontsize=11)
-    arrange(fig)
+    arrange(fig, top_inches=1.05 if repeated else 0.8)
     return save(fig, path)
 
 
