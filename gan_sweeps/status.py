@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from gan_sweeps.progress import PROGRESS_FILE, process_alive, read_progress, this_host
+from gan_sweeps.progress import process_alive, read_progress, this_host
 from gan_sweeps.report.runs import NoRunsError, Run, expected_job_count, find_run_dirs, is_number, load_run
 
 FINAL_STATES = ("completed", "diverged", "failed", "pruned", "interrupted")
@@ -235,7 +235,7 @@ def sweep_eta(jobs: Sequence[JobStatus], expected: int | None, job_s: float | No
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:

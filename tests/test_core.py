@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -11,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from conftest import TINY, job_dirs, read_metrics, run_cli
+from conftest import TINY, job_dirs, read_metrics, run_cli, wandb_run_record
 
 from gan_sweeps.losses import NonSaturating
 from gan_sweeps.train import build_model, run
@@ -140,10 +141,13 @@ def test_wandb_runs_of_one_sweep_share_one_group(tmp_path):
                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     group = f"{sweep.parent.name}_{sweep.name}".encode()  # the sweep folder names the W&B group
-    for job in job_dirs(sweep):
+    for job, k in zip(job_dirs(sweep), (1, 2)):
         (run_file,) = (job / "wandb").glob("offline-run-*/run-*.wandb")
         record = run_file.read_bytes()
         assert group in record and f"{job.name}:batch_size=64".encode() in record  # group; run named by overrides
+        run = wandb_run_record(job)  # job type and the sweep's columns, to group runs (and average seeds) by
+        columns = json.loads(next(item.value_json for item in run.config.update if item.key == "sweep"))
+        assert run.job_type == "train" and columns["swept"] == ["k"] and columns["setting"] == f"k={k}"
 
 
 @pytest.mark.parametrize("override, message", [

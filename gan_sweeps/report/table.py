@@ -373,7 +373,8 @@ def settings_grid(sweep: Sweep, reference: dict[str, Any] | None = None) -> Grid
             best_row = index if verdict.decided else None
         elif index in tied:
             mark = TIED_MARK
-        rows.append([*(setting.values if keys else ["all runs"]), len(setting.runs), count_words(run.status for run in setting.runs),
+        rows.append([*(setting.values if keys else ["all runs"]), len(setting.runs),
+                     count_words(run.status for run in setting.runs),
                      count_words(run.health or "" for run in setting.runs),
                      *(summary_cell(setting.runs, m) for m in sweep.metrics), mark])
     reference_row = _reference_row(reference, sweep.metrics, len(labels) + 3, 1)
@@ -388,8 +389,8 @@ def settings_grid(sweep: Sweep, reference: dict[str, Any] | None = None) -> Grid
 
 def settings_notes(sweep: Sweep) -> list[str]:
     """How to read the cells, and the verdict on the primary metric."""
-    notes = [f"cells: mean ± half-width of the {stats.INTERVAL_NAME} over the completed repeats (n >= "
-             f"{stats.MIN_N_FOR_INTERVAL}); with fewer, the values themselves; min/max and n in report_settings.csv"]
+    notes = [(f"cells: mean ± half-width of the {stats.INTERVAL_NAME} over the completed repeats (n >= "
+              f"{stats.MIN_N_FOR_INTERVAL}); with fewer, the values themselves; min/max and n in report_settings.csv")]
     if sweep.verdict is not None:
         notes.append(verdict_sentence(sweep, sweep.verdict))
     return notes
