@@ -142,7 +142,7 @@ def job_status(run: Run, label: str, now: float, tail_s: float | None, job_s: fl
         job.note = "training done: evaluating"
         ended = progress.get("train_ended")
         since = now - ended if is_number(ended) else 0.0
-        job.remaining_s = max(0.0, (tail_s or 0.0) - since)
+        job.remaining_s = None if tail_s is None else max(0.0, tail_s - since)  # known once a job has completed
     else:
         per_epoch = epoch_time(progress)
         if per_epoch is not None and job.epoch is not None and is_number(job.max_epochs):

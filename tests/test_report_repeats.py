@@ -162,6 +162,18 @@ def test_loss_curves_are_drawn_per_setting_over_seeds(tmp_path):
     assert low[0] == pytest.approx(2.0 - T_975_2DF * 1.0 / math.sqrt(3)) and (low[2], high[2]) == (3.0, 4.0)
 
 
+@pytest.mark.integration
+def test_periodic_evaluation_is_drawn_as_curves_over_seeds(tmp_path):
+    root = seeded_sweep(tmp_path / "sweep")
+    assert "eval_curves.png" not in make_report(root, ReportOptions(print_table=False)).files  # evaluated once
+    for job in range(6):  # eval.every_n_epochs: the CSV log holds eval/fid at several steps
+        with open(root / str(job) / "csv" / "metrics.csv", "a") as handle:
+            handle.write("".join(f"{epoch},,,{40.0 - epoch - job},{10 * epoch},,,\n" for epoch in (1, 2)))
+    report = make_report(root, ReportOptions(print_table=False))
+    assert report.files["eval_curves.png"].is_file()
+    assert "## Figures" in (root / "report.md").read_text() and "](eval_curves.png)" in (root / "report.md").read_text()
+
+
 # ---- swept keys from resolved configs ------------------------------------------------------------------------------
 @pytest.mark.integration
 def test_values_a_preset_changed_show_as_differences_between_runs(tmp_path):

@@ -107,8 +107,8 @@ def _to_float(text: str | None) -> float | None:
 
 
 def read_csv_log(path: Path) -> dict[str, Series]:
-    """Lightning CSVLogger output as ``{column: [(step, value), ...]}``; blank cells (the log is sparse) and a
-    truncated last line (a run still writing) are skipped. ``epoch`` and ``step`` are not returned as columns."""
+    """Lightning CSVLogger output as ``{column: [(step, value), ...]}`` in step order; blank cells (the log is
+    sparse) and a truncated last line (a run still writing) are skipped. ``epoch`` and ``step`` are not returned as columns."""
     series: dict[str, Series] = {}
     try:
         with open(path, newline="") as handle:
@@ -123,6 +123,8 @@ def read_csv_log(path: Path) -> dict[str, Series]:
                         series.setdefault(column, []).append((step, value))
     except (OSError, csv.Error, UnicodeDecodeError):
         pass
+    for points in series.values():  # in step order (a resumed run appends; curves are drawn and interpolated by step)
+        points.sort(key=lambda point: point[0])
     return series
 
 

@@ -177,7 +177,7 @@ def swept_keys(runs: Sequence[Run]) -> tuple[list[str], dict[str, str], list[str
     derived = [key for key in config_differences(runs)
                if key not in keys and not _bookkeeping(key) and not key.endswith("._target_")
                and not any(key.startswith(f"{group}.") for group in groups)
-               and len({run.setting(key) for run in runs} - {None}) > 1]
+               and len({run.setting(key) for run in runs if run.config_leaves}) > 1]  # resolved values differ too
     return swept + derived, fixed, derived
 
 
