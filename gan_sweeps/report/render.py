@@ -162,10 +162,11 @@ def markdown_table(grid: Grid, bold_columns: Sequence[str] = ()) -> str:
 def select_columns(grid: Grid, names: Sequence[str]) -> Grid:
     """The grid with only the named columns (in its own order); notes and the best row kept."""
     keep = [i for i, name in enumerate(grid.header) if name in set(names)]
-    fixed = sum(1 for i in keep if i < grid.fixed_columns)
-    return Grid(title=grid.title, header=[grid.header[i] for i in keep],
-                rows=[[row[i] for i in keep] for row in grid.rows], best_row=grid.best_row, notes=list(grid.notes),
-                terminal_columns=None, fixed_columns=fixed, short_names=grid.short_names)
+    header = [grid.header[i] for i in keep]
+    return Grid(title=grid.title, header=header, rows=[[row[i] for i in keep] for row in grid.rows],
+                best_row=grid.best_row, notes=list(grid.notes), terminal_columns=None,
+                droppable=None if grid.droppable is None else [n for n in grid.droppable if n in header],
+                short_names=grid.short_names)
 
 
 def rich_table(grid: Grid, wrap: bool = False):
@@ -199,16 +200,14 @@ def table_width(console, table) -> int:
 
 
 def fit_grid(grid: Grid, console) -> tuple[Grid, list[str]]:
-    """Drop the grid's trailing columns after its ``fixed_columns`` (keeping a final ``best`` column) until its
-    table fits the console; returns the grid shown and the names left out."""
+    """Leave out the grid's ``droppable`` columns (by default its data columns after the first, from the last) one
+    by one until its table fits the console; returns the grid shown and the names left out."""
+    order = list(grid.droppable) if grid.droppable is not None else list(reversed(grid.header[2:]))
     dropped: list[str] = []
-    while table_width(console, rich_table(grid)) > console.width:
-        optional = [i for i in range(grid.fixed_columns, len(grid.header)) if grid.header[i] != "best"]
-        if not optional:
-            break
-        name = grid.header[optional[-1]]
-        dropped.insert(0, name.replace("\n", " "))
-        grid = select_columns(grid, [h for i, h in enumerate(grid.header) if i != optional[-1]])
+    while order and table_width(console, rich_table(grid)) > console.width:
+        name = order.pop(0)
+        dropped.append(name.replace("\n", " "))
+        grid = select_columns(grid, [h for h in grid.header if h != name])
     return grid, dropped
 
 
@@ -218,9 +217,8 @@ def terminal_grid(grid: Grid, console, all_columns: bool) -> Grid:
     if all_columns:
         return grid
     shown = select_columns(grid, grid.terminal_columns) if grid.terminal_columns else grid
-    hidden = [h for h in grid.header if h not in shown.header]
-    shown, dropped = fit_grid(shown, console)
-    left_out = hidden + dropped
+    shown, _ = fit_grid(shown, console)
+    left_out = [h for h in grid.header if h not in shown.header]  # in the grid's order
     n = usual_n(shown)
     if n is not None:
         shown.notes.append(f"n = {n} per cell unless shown")

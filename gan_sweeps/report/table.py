@@ -54,8 +54,8 @@ TIED_MARK = "≈"
 class Grid:
     """A table: ``header`` names and ``rows`` of raw values (None: blank); ``best_row`` is highlighted;
     ``notes`` are lines printed under it. ``terminal_columns``: the header names the terminal shows by default
-    (None: all); the first ``fixed_columns`` of them are never dropped to fit the width; ``short_names`` label columns
-    in the terminal."""
+    (None: all); ``droppable``: the names the terminal may leave out to fit its width, first dropped first (None:
+    the data columns after the first, from the last); ``short_names`` label columns in the terminal."""
 
     title: str
     header: list[str]
@@ -63,7 +63,7 @@ class Grid:
     best_row: int | None = None
     notes: list[str] = field(default_factory=list)
     terminal_columns: list[str] | None = None
-    fixed_columns: int = 0
+    droppable: list[str] | None = None
     short_names: dict[str, str] = field(default_factory=dict)  # header name -> a shorter one for the terminal
 
 
@@ -332,9 +332,10 @@ def run_grid(sweep: Sweep, reference: dict[str, Any] | None = None, details: boo
         if len(sweep.settings) > 1:
             notes.append("one run per setting: the spread over seeds is unknown, so differences may be noise "
                          "(sweep seed=0,1,2 as well to get intervals and a test)")
-    shown = ["run", *sweep.swept, "status", "health", *headline_metrics(sweep), *(["best"] if marks else [])]
-    return Grid(title="Runs", header=header, rows=rows, best_row=best_row, notes=notes,
-                terminal_columns=shown, fixed_columns=1 + len(sweep.swept) + 2)
+    headline = headline_metrics(sweep)
+    shown = ["run", *sweep.swept, "status", "health", *headline, *(["best"] if marks else [])]
+    return Grid(title="Runs", header=header, rows=rows, best_row=best_row, notes=notes, terminal_columns=shown,
+                droppable=[*reversed(sweep.derived), *reversed(headline[1:])])
 
 
 # ---- the settings table (repeats aggregated) ---------------------------------------------------------------------
@@ -381,10 +382,11 @@ def settings_grid(sweep: Sweep, reference: dict[str, Any] | None = None) -> Grid
     if reference_row:
         reference_row[len(labels) + 1] = "reference"
         rows.append(reference_row)
-    shown = [*labels, "runs", "status", "health", *headline_metrics(sweep), "best"]
+    headline = headline_metrics(sweep)
+    shown = [*labels, "runs", "status", "health", *headline, "best"]
     return Grid(title=f"Settings (repeats over {', '.join(sweep.repeat_keys)} aggregated)", header=header,
                 rows=rows, best_row=best_row, notes=settings_notes(sweep), terminal_columns=shown,
-                fixed_columns=len(labels) + 3)
+                droppable=[*(k for k in reversed(sweep.derived) if k in keys), *reversed(headline[1:])])
 
 
 def settings_notes(sweep: Sweep) -> list[str]:
