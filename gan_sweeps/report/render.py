@@ -170,14 +170,13 @@ def select_columns(grid: Grid, names: Sequence[str]) -> Grid:
 
 
 def rich_table(grid: Grid, wrap: bool = False):
-    """The grid as a ``rich.table.Table``: statuses coloured, the best row bold green, notes as its caption;
+    """The grid as a ``rich.table.Table``: statuses coloured, the best row bold green (notes: print them after it);
     cell text never wraps unless ``wrap`` (too long a text is cut with an ellipsis), when columns keep their full
     names too (else ``short_names``)."""
     from rich import box
     from rich.table import Table
 
-    table = Table(title=grid.title, caption="\n".join(grid.notes) or None, caption_justify="left",
-                  header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=grid.title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     names = grid.header if wrap else [grid.short_names.get(name, name) for name in grid.header]
     for index, name in enumerate(display_header(names)):
         table.add_column(name, justify="right" if numeric_column(grid, index) else "left",
@@ -241,4 +240,8 @@ def print_grids(grids: Sequence[Grid], lines: Sequence[str] = (), all_columns: b
     for line in lines:
         console.print(line, markup=False, overflow="fold")
     for grid in grids:
-        console.print(rich_table(terminal_grid(grid, console, all_columns), wrap=all_columns))
+        shown = terminal_grid(grid, console, all_columns)
+        console.print(rich_table(shown, wrap=all_columns))
+        for note in shown.notes:  # under the table, at the console's width (not the table's)
+            console.print(note, markup=False, highlight=False)
+        console.print()

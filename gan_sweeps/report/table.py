@@ -102,6 +102,7 @@ class Sweep:
     repeat_keys: list[str] = field(default_factory=list)
     settings: list[Setting] = field(default_factory=list)
     verdict: Verdict | None = None  # with repeats: the best setting of the primary metric and its ties
+    metrics_chosen: bool = False  # the user named the metrics (--metric): the terminal shows them all
 
     @property
     def setting_keys(self) -> list[str]:
@@ -197,8 +198,10 @@ def default_metrics(runs: Sequence[Run]) -> list[str]:
 
 
 def headline_metrics(sweep: Sweep, count: int = HEADLINE_COUNT) -> list[str]:
-    """The few metrics the terminal shows by default: the primary metric, then those that matter for the runs'
-    model families (HEADLINE_METRICS), else the training losses; only metrics among ``sweep.metrics``."""
+    """The few metrics the terminal shows by default: the metrics the user named, else the primary metric, then
+    those that matter for the runs' model families (HEADLINE_METRICS), else the training losses."""
+    if sweep.metrics_chosen:
+        return list(sweep.metrics)
     families = list(dict.fromkeys(str(run.metrics.get("model")) for run in sweep.runs if run.metrics.get("model")))
     wanted = [sweep.primary] + [m for family in families for m in HEADLINE_METRICS.get(family, ())]
     chosen = list(dict.fromkeys(m for m in wanted if m in sweep.metrics))
@@ -262,7 +265,7 @@ def analyse(runs: list[Run], metrics: Sequence[str] = (), best: str | None = Non
         direction = direction_for(primary or "")
     repeats = default_repeat_keys(swept) if repeat_keys is None else [k for k in repeat_keys if k in swept]
     sweep = Sweep(runs=runs, swept=swept, fixed=fixed, metrics=chosen, primary=primary, direction=direction,
-                  best=None, derived=derived, repeat_keys=repeats)
+                  best=None, derived=derived, repeat_keys=repeats, metrics_chosen=bool(metrics))
     sweep.settings = group_settings(runs, sweep.setting_keys)
     if not sweep.repeated:
         sweep.best = find_best(runs, primary, direction)
