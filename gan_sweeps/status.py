@@ -167,12 +167,10 @@ def _losses(progress: dict[str, Any], run: Run) -> dict[str, float]:
 def _labels(root: Path, runs: Sequence[Run]) -> dict[str, str]:
     """Each run's values of the swept keys (``k=2 seed=0``) from ``.hydra/overrides.yaml`` (cheap): the keys the
     sweep varies according to ``multirun.yaml``, else those whose overrides differ between the runs so far."""
-    from gan_sweeps.report.runs import sweep_lengths
-    from gan_sweeps.report.table import BOOKKEEPING_KEY_PREFIXES, override_split
+    from gan_sweeps.report.table import override_split, planned_sweep_keys
 
-    lengths = sweep_lengths(root)
-    swept = ([key for key, n in lengths.items() if n != 1 and not key.startswith(BOOKKEEPING_KEY_PREFIXES)]
-             if lengths else override_split(runs)[0])
+    swept = planned_sweep_keys(root)
+    swept = override_split(runs)[0] if swept is None else swept
     return {run.name: " ".join(f"{k}={run.overrides[k]}" for k in swept if k in run.overrides) for run in runs}
 
 

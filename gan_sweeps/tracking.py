@@ -42,14 +42,13 @@ def job_type(cfg: DictConfig, hc: Any | None = None) -> str:
 
 def sweep_columns(hc: Any | None = None) -> dict[str, Any]:
     """``{"sweep": {"dir", "swept", "setting", "repeat"}}`` for a job of a multirun; {} for a single run."""
-    from gan_sweeps.report.runs import parse_override, sweep_lengths
-    from gan_sweeps.report.table import BOOKKEEPING_KEY_PREFIXES, DEFAULT_REPEAT_KEYS
+    from gan_sweeps.report.runs import parse_override
+    from gan_sweeps.report.table import DEFAULT_REPEAT_KEYS, planned_sweep_keys
 
     hc = hc if hc is not None else _hydra()
     if not _multirun(hc):
         return {}
-    lengths = sweep_lengths(Path(hc.sweep.dir)) or {}
-    swept = [key for key, n in lengths.items() if n != 1 and not key.startswith(BOOKKEEPING_KEY_PREFIXES)]
+    swept = planned_sweep_keys(Path(hc.sweep.dir)) or []
     values = dict(pair for pair in (parse_override(o) for o in hc.overrides.task) if pair)
     own = [key for key in swept if key in values]
     setting = " ".join(f"{key}={values[key]}" for key in own if key not in DEFAULT_REPEAT_KEYS)

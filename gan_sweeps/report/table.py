@@ -12,10 +12,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import product
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from gan_sweeps.report import stats
-from gan_sweeps.report.runs import Run, is_number, parse_scalar
+from gan_sweeps.report.runs import Run, is_number, parse_scalar, sweep_lengths
 from gan_sweeps.report.stats import Summary, Verdict, summarize
 
 # Shown first when present, in this order (seed 001's classifier metrics, then sample-quality scores).
@@ -149,6 +150,15 @@ def config_differences(runs: Sequence[Run]) -> list[str]:
     missing = object()
     return [key for key in keys
             if len({json.dumps(flat.get(key, missing), default=str, sort_keys=True) for flat in leaves}) > 1]
+
+
+def planned_sweep_keys(root: str | Path) -> list[str] | None:
+    """The keys a sweep varies according to its ``multirun.yaml`` (its sweep overrides and ``hydra.sweeper.params``,
+    trial bookkeeping left out), known before any job ran; None without a multirun.yaml."""
+    lengths = sweep_lengths(root)
+    if lengths is None:
+        return None
+    return [key for key, n in lengths.items() if n != 1 and not _bookkeeping(key)]
 
 
 def override_split(runs: Sequence[Run]) -> tuple[list[str], dict[str, str]]:
