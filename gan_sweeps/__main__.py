@@ -1,5 +1,6 @@
-"""``python -m gan_sweeps [-m] KEY=VALUE ...`` (also ``gan-sweeps``): the Hydra app; ``gan-sweeps report DIR`` and
-``gan-sweeps provenance KEY=VALUE ...`` run the report and the provenance command.
+"""``python -m gan_sweeps [-m] KEY=VALUE ...`` (also ``gan-sweeps``): the Hydra app; ``gan-sweeps report DIR``,
+``gan-sweeps status DIR`` and ``gan-sweeps provenance KEY=VALUE ...`` run the report, the sweep status and the
+provenance command.
 
 Every config is checked before torch is imported (``gan_sweeps.config``): a single run by the ``Preflight`` Hydra
 callback before its run folder is made, every job of a sweep by the sweeper before the first one starts (through
@@ -76,6 +77,10 @@ def cli() -> None:
         from gan_sweeps.report import main as report_main
 
         sys.exit(report_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "status":
+        from gan_sweeps.status import main as status_main
+
+        sys.exit(status_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "provenance":
         from gan_sweeps.provenance import main as provenance_main
 

@@ -47,6 +47,12 @@ def parallel_jobs(hc: Any | None = None) -> int:
     return cores if value < 0 else max(1, value)  # joblib: -1 = one job per core
 
 
+def shares_terminal(hc: Any | None = None) -> bool:
+    """Whether this job runs beside other jobs of its sweep that write to the same terminal (joblib,
+    submitit_local): then no job may draw a progress bar, or the bars would interleave."""
+    return parallel_jobs(hc) > 1
+
+
 def job_threads(cfg: DictConfig) -> int | None:
     """Intra-op threads for this job: ``cfg.threads`` if set, else cores / parallel jobs; None: leave the default."""
     if cfg.get("threads"):

@@ -27,15 +27,17 @@ from omegaconf import DictConfig, OmegaConf
 from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
 from gan_sweeps.callbacks.evaluation import PeriodicEvaluation, scalar_metrics
+from gan_sweeps.callbacks.progress import Progress
 from gan_sweeps.callbacks.pruning import OptunaPruning
 from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.callbacks.samples import SampleGrid
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config import ConfigError, validate
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
-from gan_sweeps.launch import job_devices, job_threads
+from gan_sweeps.launch import job_devices, job_threads, shares_terminal
 from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
+from gan_sweeps.tracking import job_type, sweep_columns
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +84,13 @@ def build_loggers(cfg: DictConfig, run_dir: Path, info: dict[str, Any]) -> list:
         tags = [t[:64] for t in list(wb.get("tags") or []) + info["overrides"]]
         loggers.append(pl.loggers.WandbLogger(
             save_dir=str(run_dir), project=wb.project, entity=wb.get("entity"), mode=wb.mode,
-            group=wb.get("group") or info["group"], name=info["name"], tags=tags,
-            config=OmegaConf.to_container(cfg, resolve=True)))
+            group=wb.get("group") or info["group"], name=info["name"], tags=tags, job_type=job_type(cfg),
+            config=OmegaConf.to_container(cfg, resolve=True) | sweep_columns()))
     return loggers
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list) -> pl.Trainer:
-    interactive = _interactive()
+    interactive = _interactive() and not shares_terminal()  # parallel jobs' progress bars would interleave
     if interactive:
         callbacks = callbacks + [pl.callbacks.RichProgressBar()]
     checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True, save_top_k=0,
@@ -144,7 +146,8 @@ def run(cfg: DictConfig) -> float:
         model = build_model(cfg)
         throughput = Throughput()
         health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True))
-        callbacks = [throughput, SampleGrid(run_dir, epochs=cfg.get("sample_epochs")), health]
+        callbacks = [throughput, Progress(run_dir, throughput), SampleGrid(run_dir, epochs=cfg.get("sample_epochs")),
+                     health]
         if cfg.eval.get("enabled") and cfg.eval.get("every_n_epochs", 0) > 0:
             def periodic(module: GenerativeModule) -> dict[str, Any]:
                 results = _evaluate(cfg, module, datamodule, run_dir)

@@ -112,3 +112,28 @@ def train_in_process(tmp_path: Path, *overrides: str) -> dict:
     cfg = checked(*overrides, f"run_dir={tmp_path}")
     run(cfg)
     return read_metrics(tmp_path)
+
+
+def wandb_run_record(run_dir: Path):
+    """The run record (config, group, job type) of a job's W&B offline run file (``wandb/offline-run-*/run-*.wandb``:
+    a 7-byte header, then LevelDB-log blocks of 32 KiB holding protobuf records split into chunks)."""
+    import struct
+
+    from wandb.proto import wandb_internal_pb2
+
+    (path,) = Path(run_dir).glob("wandb/offline-run-*/run-*.wandb")
+    data, pos, block, pending = path.read_bytes(), 7, 32768, b""
+    while pos + 7 <= len(data):
+        left = block - pos % block
+        _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        if left < 7 or (length == 0 and kind == 0):  # block trailer / padding
+            pos += left
+            continue
+        pending = (b"" if kind in (1, 2) else pending) + data[pos + 7:pos + 7 + length]  # 1 full, 2 first chunk
+        pos += 7 + length
+        if kind in (1, 4):  # full or last chunk: a whole record
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(pending)
+            if record.WhichOneof("record_type") == "run":
+                return record.run
+    raise AssertionError(f"no run record in {path}")

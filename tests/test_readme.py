@@ -5,13 +5,15 @@ types it (a subprocess) and the README's report commands run on the sweep it lea
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass
 
 import pytest
 
-from conftest import REPO, checked, compose_config, job_dirs, read_metrics, run_cli, train_in_process
+from conftest import (REPO, checked, compose_config, job_dirs, read_metrics, run_cli, train_in_process,
+                      wandb_run_record)
 from gan_sweeps.provenance import main as provenance_main
 from gan_sweeps.report import main as report_main
 from hydra_plugins.gan_sweeps_grid.grid_sweeper import grid_jobs
@@ -184,6 +186,12 @@ def test_the_mission_command_and_the_readme_report_commands_run_as_written(tmp_p
         data = record.read_bytes()
         assert group in data and f"{job.name}:batch_size=64,".encode() in data  # the sweep's group; job + overrides
         assert b"gan_sweeps.models.ConditionalGAN" in data  # the run's config went to W&B with it
+        run = wandb_run_record(job)  # job type and the sweep's columns, to group runs (and average seeds) by
+        columns = json.loads(next(item.value_json for item in run.config.update if item.key == "sweep"))
+        assert run.job_type == "train" and columns["swept"] == ["k", "optim.beta1"]
+        overrides = (job / ".hydra" / "overrides.yaml").read_text()
+        assert columns["setting"] == " ".join(line[2:] for line in overrides.splitlines()
+                                              if line[2:].split("=")[0] in ("k", "optim.beta1"))
     assert sorted(read_metrics(j)["g_steps_done"] for j in runs) == [1, 1, 2, 2, 4, 4]  # 4 batches / k
     reports = [c for c in COMMANDS if c.program == "report"]
     assert len(reports) >= 3

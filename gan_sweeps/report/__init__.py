@@ -1,8 +1,9 @@
 """Sweep folder -> report: ``python -m gan_sweeps.report SWEEP_DIR`` (or ``gan-sweeps report SWEEP_DIR``).
 
 Reads only run folders (``.hydra/``, ``metrics.json``, ``csv/metrics.csv``, ``samples/``) and writes ``report.md``,
-``report.csv`` and PNG figures. Modules: ``runs`` (reading), ``table`` (swept keys, best run, pivot),
-``render`` (Markdown/CSV/terminal), ``figures`` (matplotlib), ``cli`` (options and the entry point)."""
+``report.csv`` and PNG figures. Modules: ``runs`` (reading), ``table`` (swept keys, repeats and settings, best run
+or setting, pivot), ``stats`` (intervals and tests over repeats), ``render`` (Markdown/CSV/terminal), ``figures``
+(matplotlib), ``cli`` (options and the entry point)."""
 
 from gan_sweeps.report.cli import ReportOptions, make_report, main
 

@@ -16,15 +16,22 @@ from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.report import render
 from gan_sweeps.report.runs import (NoRunsError, Run, expected_job_count, flatten, is_number, load_optimization_results,
                                     load_sweep)
-from gan_sweeps.report.table import (DIRECTIONS, Grid, Sweep, analyse, missing_keys, optimization_grid, pivot_grid,
-                                     run_grid, split_list)
+from gan_sweeps.report.table import (DIRECTIONS, Grid, Sweep, analyse, missing_keys, optimization_grids, pivot_grid,
+                                     name_list, run_grid, settings_grid, split_list,
+                                     swept_keys)
 
 EXAMPLES = """examples:
   python -m gan_sweeps.report multirun/2024-05-01/12-00-00
   python -m gan_sweeps.report SWEEP --rows k,optim.beta1 --cols model.depth \\
       --metric eval/cond_acc,eval/conf_correct,eval/conf_incorrect      # seed 001 Table 1
   python -m gan_sweeps.report SWEEP --epochs 10,20,50,100              # seed 002 samples by epoch
+  python -m gan_sweeps.report SWEEP --repeat-key seed,data.labelled_seed  # these keys are repeats, not settings
+
+Repeats: runs that differ only in a repeat key (default: seed, when swept) are one setting; its metrics are shown
+as mean ± half-width of the 95 % t-interval over the repeats (n >= 3; with fewer, the values), and the best setting
+is marked only when Welch's t-test (two-sided, level 0.05) separates it from every other one.
 """
+NO_REPEATS = "none"  # --repeat-key none: every swept key is a setting
 
 
 class ReportError(Exception):
@@ -42,6 +49,8 @@ class ReportOptions:
     reference: Path | None = None
     figures: bool = True
     print_table: bool = True
+    repeat_keys: list[str] | None = None  # None: seed when swept; []: no repeat axis
+    all_columns: bool = False  # the terminal shows every column (default: the headline ones, fitted to the width)
 
 
 @dataclass
@@ -91,19 +100,37 @@ def unknown_metrics(runs: list[Run], metrics: Sequence[str]) -> list[str]:
 
 # ---- the Markdown document ---------------------------------------------------------------------------------------
 def summary_lines(sweep: Sweep, root: Path, expected: int | None) -> list[str]:
-    """The few facts above the tables: run counts by status, swept and fixed overrides, primary metric."""
+    """The few facts above the tables: run counts by status, swept (and repeat) keys, keys that differ only in the
+    resolved configs, fixed overrides, primary metric and the best run or setting."""
     counts = Counter(run.status for run in sweep.runs)
     by_status = ", ".join(f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     total = f"{len(sweep.runs)} runs" + (f" of {expected} expected" if expected and expected != len(sweep.runs)
                                         else "")
-    lines = [f"Sweep: {root}", f"Runs: {total} ({by_status})",
-             f"Swept: {', '.join(sweep.swept) or '(nothing differs between runs)'}"]
+    swept = ", ".join(sweep.setting_keys) or "(nothing differs between runs)"
+    lines = [f"Sweep: {root}", f"Runs: {total} ({by_status})", f"Swept: {swept}"]
+    if sweep.repeated:
+        lines[-1] = f"Swept: {', '.join(sweep.setting_keys) or '(only the repeats)'}; repeats: " \
+                    f"{', '.join(sweep.repeat_keys)} ({len(sweep.settings)} settings)"
+    if sweep.derived:
+        lines.append("Differing in the resolved configs without an override (set by a preset, a loss or an "
+                     f"optimiser recipe): {', '.join(sweep.derived)}")
     if sweep.fixed:
         lines.append("Fixed overrides: " + " ".join(f"{k}={v}" for k, v in sweep.fixed.items()))
     if sweep.primary:
         word = "lower" if sweep.direction == "min" else "higher"
-        best = f"run {sweep.best.name} ({sweep.label(sweep.best)})" if sweep.best else "none yet"
-        lines.append(f"Primary metric: {sweep.primary} ({word} is better); best: {best}")
+        if sweep.repeated:
+            verdict = sweep.verdict
+            if verdict is None or not verdict.ranked:
+                best = "none yet"
+            elif verdict.decided:
+                best = f"{sweep.setting_label(sweep.settings[verdict.best])} (differs from every other setting)"
+            else:
+                best = "tied within noise: " + name_list([sweep.setting_label(sweep.settings[i])
+                                                          for i in [verdict.best, *verdict.tied]])
+            lines.append(f"Primary metric: {sweep.primary} ({word} is better); best setting: {best}")
+        else:
+            best = f"run {sweep.best.name} ({sweep.label(sweep.best)})" if sweep.best else "none yet"
+            lines.append(f"Primary metric: {sweep.primary} ({word} is better); best: {best}")
     return lines
 
 
@@ -115,6 +142,7 @@ def problems_grid(sweep: Sweep) -> Grid | None:
 
 
 FIGURE_TITLES = {"loss_curves": "Loss curves (D and G loss per step)",
+                 "eval_curves": "Evaluation during training",
                  "samples_mosaic": "Final samples per configuration",
                  "samples_by_epoch": "Samples by epoch",
                  "epoch_seconds": "Seconds per epoch"}
@@ -143,6 +171,9 @@ def draw_figures(sweep: Sweep, out: Path, epochs: Sequence[int], warnings: list[
 
     files = {"loss_curves": fig.loss_curves(sweep, out / "loss_curves.png"),
              "samples_mosaic": fig.samples_mosaic(sweep, out / "samples_mosaic.png")}
+    curves = fig.eval_curves(sweep, out / "eval_curves.png")
+    if curves:
+        files["eval_curves"] = curves
     if epochs:
         files["samples_by_epoch"], shown = fig.samples_by_epoch(sweep, epochs, out / "samples_by_epoch.png")
         skipped = [e for e in epochs if e not in shown]
@@ -152,33 +183,53 @@ def draw_figures(sweep: Sweep, out: Path, epochs: Sequence[int], warnings: list[
     return files
 
 
+def check_repeat_keys(runs: list[Run], keys: list[str] | None) -> list[str] | None:
+    """``--repeat-key``: None (default: seed when swept), ``none`` (no repeat axis) or keys that must be swept."""
+    if keys is None:
+        return None
+    if keys == [NO_REPEATS]:
+        return []
+    swept = swept_keys(runs)[0]
+    unknown = [k for k in keys if k not in swept]
+    if unknown:
+        raise ReportError(f"--repeat-key {', '.join(unknown)}: not swept in this sweep (swept keys: "
+                          f"{', '.join(swept) or 'none'}; 'none' for no repeat axis)")
+    return keys
+
+
 def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> Report:
-    """Read SWEEP_DIR, write report.md / report.csv (/ report_pivot.csv) and the figures into ``options.out``
-    (default SWEEP_DIR), print the tables; raises NoRunsError or ReportError for a request it cannot serve."""
+    """Read SWEEP_DIR, write report.md / report.csv (/ report_settings.csv, report_pivot.csv) and the figures into
+    ``options.out`` (default SWEEP_DIR), print the tables; raises NoRunsError or ReportError for a request it cannot
+    serve."""
     options = options or ReportOptions()
     root = Path(sweep_dir)
     runs = load_sweep(root)
     reference = load_reference(options.reference or run_reference(runs))
     optimization = load_optimization_results(root)
-    sweep = analyse(runs, options.metrics, options.best, _sweeper_direction(optimization))
+    repeat_keys = check_repeat_keys(runs, options.repeat_keys)
+    sweep = analyse(runs, options.metrics, options.best, _sweeper_direction(optimization), repeat_keys)
     check_keys(runs, "--rows", options.rows, sweep.swept)
     check_keys(runs, "--cols", options.cols, sweep.swept)
     warnings = [f"metric {m} is not recorded by any run (blank column)" for m in unknown_metrics(runs, sweep.metrics)]
     out = Path(options.out) if options.out else root
     out.mkdir(parents=True, exist_ok=True)
 
-    grids = [run_grid(sweep, reference)]
+    runs_table = run_grid(sweep, reference)
+    settings = settings_grid(sweep, reference) if sweep.repeated else None
     pivot = pivot_grid(sweep, options.rows, options.cols, reference=reference) if options.rows or options.cols else None
-    if pivot:
-        grids.append(pivot)
-    if optimization:
-        grids.append(optimization_grid(optimization, runs))
-    grids += [grid for grid in [problems_grid(sweep)] if grid]
+    extra = [*(optimization_grids(optimization, runs) if optimization else []),
+             *[grid for grid in [problems_grid(sweep)] if grid]]
+    grids = [grid for grid in (settings, runs_table, pivot) if grid] + extra
+    terminal = [grid for grid in (settings or runs_table, pivot) if grid] + extra
+    if options.all_columns and settings:
+        terminal.insert(1, runs_table)
     figures = draw_figures(sweep, out, options.epochs, warnings) if options.figures else {}
     lines = summary_lines(sweep, root, expected_job_count(root))
 
     documents = {"report.md": markdown_document(sweep, root, lines, grids, figures, out),
                  "report.csv": render.grid_csv(run_grid(sweep, reference, details=True))}
+    if settings:
+        documents["report_settings.csv"] = render.grid_csv(settings)
     if pivot:
         documents["report_pivot.csv"] = render.grid_csv(pivot)
     files = {name: out / name for name in documents}
@@ -186,7 +237,7 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
         atomic_write_text(files[name], text)
     files.update({f"{name}.png": path for name, path in figures.items()})
     if options.print_table:
-        render.print_grids(grids, lines)
+        render.print_grids(terminal, lines, all_columns=options.all_columns)
         print(f"wrote {', '.join(sorted(files))} to {out}")
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -233,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference", type=Path, metavar="PATH",
                         help="JSON {metric: value} of real-data scores, shown as a 'real data' row (default: the "
                              "reference.json the runs wrote, when they share one dataset)")
+    parser.add_argument("--repeat-key", action="append", metavar="KEYS",
+                        help="swept keys whose values are repeats of one setting, not settings (default: seed, "
+                             "when swept; 'none': every swept key is a setting); tables then show mean ± 95 %% "
+                             "t-interval, n, min and max per setting")
+    parser.add_argument("--all-columns", action="store_true",
+                        help="print every column (default: swept keys, status, health and the model family's few "
+                             "key metrics, fitted to the terminal; report.md and the CSV files always hold all)")
     parser.add_argument("--no-figures", dest="figures", action="store_false", help="tables only (faster)")
     return parser
 
@@ -240,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_options(args: argparse.Namespace) -> ReportOptions:
     return ReportOptions(metrics=split_list(args.metric), rows=split_list(args.rows), cols=split_list(args.cols),
                          epochs=[e for group in args.epochs or [] for e in group], out=args.out, best=args.best,
-                         reference=args.reference, figures=args.figures)
+                         reference=args.reference, figures=args.figures,
+                         repeat_keys=split_list(args.repeat_key) if args.repeat_key else None,
+                         all_columns=args.all_columns)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,34 +1,78 @@
-"""Grids out: Markdown (report.md), CSV (report.csv) and rich tables (the terminal)."""
+"""Grids out: Markdown (report.md), CSV (report.csv) and rich tables (the terminal).
+
+Cells over several runs are :class:`~gan_sweeps.report.stats.Summary` objects: Markdown shows
+``mean ± half-width (n=3, min–max)``, the terminal ``mean ± half-width`` (n only where it differs from the table's
+usual n), CSV one column each for mean, interval ends, n, min and max. The terminal shows by default only a grid's
+``terminal_columns`` and drops its trailing optional columns until the table fits (120 columns when the output
+is not a terminal); no cell text is wrapped."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
+from collections import Counter
 from typing import Any, Sequence
 
 from gan_sweeps.report.runs import is_number
+from gan_sweeps.report.stats import Summary
 from gan_sweeps.report.table import Grid
 
 STATUS_STYLES = {"completed": "green", "diverged": "red", "failed": "bold red", "running": "yellow",
                  "pruned": "dim", "interrupted": "magenta", "reference": "cyan", "unknown": "yellow"}
 MAX_TEXT = 60  # longer text cells (errors, lists) are shortened in Markdown and the terminal
+TERMINAL_WIDTH = 120  # the width tables are fitted to when the output is not a terminal (files, pipes, CI logs)
+WIDE = 1000  # --all-columns into a file or pipe: no width limit
+SUMMARY_FIELDS = ("mean", "ci_low", "ci_high", "n", "min", "max")
 
 
-def format_value(value: Any) -> str:
-    """A cell as people read it: blanks for None, 4 significant-ish digits, yes/no, compact lists."""
+def _decimals(value: float) -> int:
+    size = abs(value)
+    return 0 if size >= 1000 else 1 if size >= 100 else 2 if size >= 10 else 3 if size >= 1 else 4
+
+
+def format_number(value: float) -> str:
+    """About 4 significant digits (thousands separated)."""
+    return f"{value:,.{_decimals(value)}f}"
+
+
+def format_interval(mean: float, half_width: float) -> str:
+    """``0.912 ± 0.013``: the half-width to 2 significant digits and the mean to the same decimal place."""
+    if not math.isfinite(half_width) or half_width <= 1e-9 * max(1.0, abs(mean)):  # equal values (to rounding)
+        return f"{format_number(mean)} ± 0"
+    decimals = max(0, 1 - math.floor(math.log10(half_width)))
+    return f"{mean:,.{decimals}f} ± {half_width:,.{decimals}f}"
+
+
+def describe_summary(summary: Summary | None, extent: bool = False) -> str:
+    """``0.912 ± 0.013 (n=3)`` (``extent``: ``(n=3, 0.901–0.925)``) / ``0.9100, 0.9300 (n=2)`` / ``0.9100 (n=1)``."""
+    if summary is None:
+        return "no value"
+    if summary.half_width is None:
+        return ", ".join(format_number(v) for v in summary.values) + f" (n={summary.n})"
+    spread = f", {format_number(summary.min)}–{format_number(summary.max)}" if extent else ""
+    return f"{format_interval(summary.mean, summary.half_width)} (n={summary.n}{spread})"
+
+
+def format_value(value: Any, usual_n: int | None = None) -> str:
+    """A cell as people read it: blanks for None, 4 significant-ish digits, yes/no, compact lists; a Summary as
+    ``mean ± half-width``, with its n unless it is ``usual_n`` (None: always, with min–max)."""
     if value is None:
         return ""
+    if isinstance(value, Summary):
+        if usual_n is None:
+            return describe_summary(value, extent=True)
+        if value.half_width is None:
+            return ", ".join(format_number(v) for v in value.values)
+        text = format_interval(value.mean, value.half_width)
+        return text if value.n == usual_n else f"{text} (n={value.n})"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if not is_number(value):
-            return ""
-        size = abs(value)
-        digits = 0 if size >= 1000 else 1 if size >= 100 else 2 if size >= 10 else 3 if size >= 1 else 4
-        return f"{value:,.{digits}f}"
+        return format_number(value) if is_number(value) else ""
     if isinstance(value, (list, dict)):
         value = json.dumps(value, default=str)
     text = str(value).replace("\n", " ")
@@ -44,19 +88,45 @@ def raw_value(value: Any) -> str:
     return str(value)
 
 
+def usual_n(grid: Grid) -> int | None:
+    """The most common n of the grid's Summary cells (the terminal names n only where a cell differs)."""
+    counts = Counter(cell.n for row in grid.rows for cell in row if isinstance(cell, Summary))
+    return counts.most_common(1)[0][0] if counts else None
+
+
 # ---- CSV ---------------------------------------------------------------------------------------------------------
+def _summary_columns(grid: Grid) -> list[bool]:
+    return [any(isinstance(row[i], Summary) for row in grid.rows) for i in range(len(grid.header))]
+
+
 def grid_csv(grid: Grid) -> str:
-    """The grid as CSV text; multi-line header cells (pivot groups) are joined with ``' | '``."""
+    """The grid as CSV text; multi-line header cells (pivot groups) are joined with ``' | '``. A column holding
+    Summary cells becomes six: ``<name> | mean``, ``ci_low``, ``ci_high`` (blank for n < 3), ``n``, ``min``,
+    ``max``; a plain value in such a column (one run, the real data) fills only ``mean``."""
+    expand = _summary_columns(grid)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([name.replace("\n", " | ") for name in grid.header])
-    writer.writerows([raw_value(v) for v in row] for row in grid.rows)
+    header: list[str] = []
+    for name, wide in zip(grid.header, expand):
+        name = name.replace("\n", " | ")
+        header += [f"{name} | {part}" for part in SUMMARY_FIELDS] if wide else [name]
+    writer.writerow(header)
+    for row in grid.rows:
+        cells: list[str] = []
+        for value, wide in zip(row, expand):
+            if not wide:
+                cells.append(raw_value(value))
+            elif isinstance(value, Summary):
+                cells += [raw_value(v) for v in (value.mean, value.low, value.high, value.n, value.min, value.max)]
+            else:
+                cells += [raw_value(value)] + [""] * (len(SUMMARY_FIELDS) - 1)
+        writer.writerow(cells)
     return out.getvalue()
 
 
 def numeric_column(grid: Grid, index: int) -> bool:
     """Whether a column holds numbers (right-aligned); settings and names are text (left-aligned)."""
-    return any(is_number(row[index]) for row in grid.rows)
+    return any(is_number(row[index]) or isinstance(row[index], Summary) for row in grid.rows)
 
 
 def display_header(header: Sequence[str]) -> list[str]:
@@ -89,17 +159,32 @@ def markdown_table(grid: Grid, bold_columns: Sequence[str] = ()) -> str:
 
 
 # ---- terminal ----------------------------------------------------------------------------------------------------
-def rich_table(grid: Grid):
-    """The grid as a ``rich.table.Table``: statuses coloured, the best row bold green, notes as its caption."""
+def select_columns(grid: Grid, names: Sequence[str]) -> Grid:
+    """The grid with only the named columns (in its own order); notes and the best row kept."""
+    keep = [i for i, name in enumerate(grid.header) if name in set(names)]
+    header = [grid.header[i] for i in keep]
+    return Grid(title=grid.title, header=header, rows=[[row[i] for i in keep] for row in grid.rows],
+                best_row=grid.best_row, notes=list(grid.notes), terminal_columns=None,
+                droppable=None if grid.droppable is None else [n for n in grid.droppable if n in header],
+                short_names=grid.short_names)
+
+
+def rich_table(grid: Grid, wrap: bool = False):
+    """The grid as a ``rich.table.Table``: statuses coloured, the best row bold green (notes: print them after it);
+    cell text never wraps unless ``wrap`` (too long a text is cut with an ellipsis), when columns keep their full
+    names too (else ``short_names``)."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=grid.title, caption="\n".join(grid.notes) or None, caption_justify="left",
-                  header_style="bold")
-    for index, name in enumerate(display_header(grid.header)):
-        table.add_column(name, justify="right" if numeric_column(grid, index) else "left", overflow="fold")
+    table = Table(title=grid.title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    names = grid.header if wrap else [grid.short_names.get(name, name) for name in grid.header]
+    for index, name in enumerate(display_header(names)):
+        table.add_column(name, justify="right" if numeric_column(grid, index) else "left",
+                         overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)
     status_col = grid.header.index("status") if "status" in grid.header else None
+    n = None if wrap else usual_n(grid)
     for index, row in enumerate(grid.rows):
-        cells = [format_value(v) for v in row]
+        cells = [format_value(v, usual_n=n) for v in row]
         if status_col is not None and cells[status_col] in STATUS_STYLES:
             style = STATUS_STYLES[cells[status_col]]
             cells[status_col] = f"[{style}]{cells[status_col]}[/]"
@@ -107,14 +192,56 @@ def rich_table(grid: Grid):
     return table
 
 
-def print_grids(grids: Sequence[Grid], lines: Sequence[str] = ()) -> None:
-    """Print summary lines and tables; wide (not wrapped at 80 columns) when the output is not a terminal."""
+def table_width(console, table) -> int:
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update_width(WIDE), table).maximum
+
+
+def fit_grid(grid: Grid, console) -> tuple[Grid, list[str]]:
+    """Leave out the grid's ``droppable`` columns (by default its data columns after the first, from the last) one
+    by one until its table fits the console; returns the grid shown and the names left out."""
+    order = list(grid.droppable) if grid.droppable is not None else list(reversed(grid.header[2:]))
+    dropped: list[str] = []
+    while order and table_width(console, rich_table(grid)) > console.width:
+        name = order.pop(0)
+        dropped.append(name.replace("\n", " "))
+        grid = select_columns(grid, [h for h in grid.header if h != name])
+    return grid, dropped
+
+
+def terminal_grid(grid: Grid, console, all_columns: bool) -> Grid:
+    """What the terminal shows of a grid: its ``terminal_columns`` fitted to the width (notes say what is left
+    out), or everything with ``all_columns``."""
+    if all_columns:
+        return grid
+    shown = select_columns(grid, grid.terminal_columns) if grid.terminal_columns else grid
+    shown, _ = fit_grid(shown, console)
+    left_out = [h for h in grid.header if h not in shown.header]  # in the grid's order
+    n = usual_n(shown)
+    if n is not None:
+        shown.notes.append(f"n = {n} per cell unless shown")
+    if left_out:
+        names = ", ".join(h.replace("\n", " ") for h in left_out)
+        shown.notes.append(f"not shown here: {names} (in report.md and the CSV files; --all-columns shows them)")
+    return shown
+
+
+def print_grids(grids: Sequence[Grid], lines: Sequence[str] = (), all_columns: bool = False) -> None:
+    """Print summary lines and tables, fitted to the terminal (TERMINAL_WIDTH when the output is not one), or
+    every column with ``all_columns``."""
     import sys
 
     from rich.console import Console
 
-    console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+    tty = sys.stdout.isatty()
+    width = None if tty else WIDE if all_columns else TERMINAL_WIDTH
+    console = Console(width=width, highlight=False)
     for line in lines:
-        console.print(line, markup=False)
+        console.print(line, markup=False, overflow="fold")
     for grid in grids:
-        console.print(rich_table(grid))
+        shown = terminal_grid(grid, console, all_columns)
+        console.print(rich_table(shown, wrap=all_columns))
+        for note in shown.notes:  # under the table, at the console's width (not the table's)
+            console.print(note, markup=False, highlight=False)
+        console.print()

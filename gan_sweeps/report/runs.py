@@ -107,8 +107,8 @@ def _to_float(text: str | None) -> float | None:
 
 
 def read_csv_log(path: Path) -> dict[str, Series]:
-    """Lightning CSVLogger output as ``{column: [(step, value), ...]}``; blank cells (the log is sparse) and a
-    truncated last line (a run still writing) are skipped. ``epoch`` and ``step`` are not returned as columns."""
+    """Lightning CSVLogger output as ``{column: [(step, value), ...]}`` in step order; blank cells (the log is
+    sparse) and a truncated last line (a run still writing) are skipped. ``epoch`` and ``step`` are not returned as columns."""
     series: dict[str, Series] = {}
     try:
         with open(path, newline="") as handle:
@@ -123,6 +123,8 @@ def read_csv_log(path: Path) -> dict[str, Series]:
                         series.setdefault(column, []).append((step, value))
     except (OSError, csv.Error, UnicodeDecodeError):
         pass
+    for points in series.values():  # in step order (a resumed run appends; curves are drawn and interpolated by step)
+        points.sort(key=lambda point: point[0])
     return series
 
 
@@ -179,6 +181,13 @@ class Run:
             return OmegaConf.load(self.path / ".hydra" / "config.yaml")
         except Exception:  # noqa: BLE001 - a missing or broken config only loses the fallback look-ups
             return None
+
+    @cached_property
+    def config_leaves(self) -> dict[str, Any]:
+        """The saved config's leaves as written (interpolations not resolved), keys joined with dots; {} when the
+        file is missing or unreadable. Cheap (YAML only): what the swept/fixed split compares across runs."""
+        data = _read_yaml(self.path / ".hydra" / "config.yaml")
+        return flatten(data, sep=".") if isinstance(data, dict) else {}
 
     @cached_property
     def group_choices(self) -> dict[str, str]:
@@ -328,28 +337,53 @@ def load_optimization_results(root: str | Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def expected_job_count(root: str | Path) -> int | None:
-    """How many jobs the sweep will launch, from ``multirun.yaml``: the product of the sweep lengths for Hydra's
-    basic sweeper (its ``params``, e.g. from an experiment preset, with the command line's overrides replacing
-    the same keys), ``n_trials`` for an Optuna-style sweeper; None when unknown."""
+def sweep_lengths(root: str | Path) -> dict[str, int | None] | None:
+    """The sweep's keys with their number of values, from ``multirun.yaml`` (None: the file is missing): each
+    override of the command line and of ``hydra.sweeper.params`` (e.g. from an experiment preset; the command line
+    replaces the same key), 1 for a fixed value, the count of a choice (``a,b,c``, ``range``, ``choice``), None for
+    a value that is not a finite list (``interval(...)``, sampled by a study)."""
     data = _read_yaml(Path(root) / "multirun.yaml")
     hydra_cfg = data.get("hydra") if isinstance(data, dict) else None
     if not isinstance(hydra_cfg, dict):
         return None
     sweeper = hydra_cfg.get("sweeper") or {}
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
+    lengths: dict[str, int | None] = {}
+    for text in params + list((hydra_cfg.get("overrides") or {}).get("task") or []):
+        try:
+            (override,) = OverridesParser.create().parse_overrides([text])
+        except Exception:  # noqa: BLE001 - an override this Hydra cannot parse says nothing about the count
+            continue
+        if not override.is_sweep_override():
+            lengths[override.get_key_element()] = 1
+            continue
+        try:
+            lengths[override.get_key_element()] = len(list(override.sweep_string_iterator()))
+        except Exception:  # noqa: BLE001 - interval() and other non-enumerable sweeps
+            lengths[override.get_key_element()] = None
+    return lengths
+
+
+def sweep_settings(root: str | Path) -> dict[str, Any]:
+    """The sweeper's ``_target_`` and ``n_trials`` as recorded in ``multirun.yaml`` ({} when absent)."""
+    data = _read_yaml(Path(root) / "multirun.yaml")
+    sweeper = ((data or {}).get("hydra") or {}).get("sweeper") if isinstance(data, dict) else None
+    return sweeper if isinstance(sweeper, dict) else {}
+
+
+def expected_job_count(root: str | Path) -> int | None:
+    """How many jobs the sweep will launch, from ``multirun.yaml``: ``n_trials`` for a study sweeper (Optuna),
+    else the product of the sweep lengths (Hydra's basic sweeper and other grid sweepers, which expand the same
+    overrides and ``params``); None when unknown (no multirun.yaml, a study without ``n_trials``, an
+    ``interval()`` in a grid)."""
+    sweeper = sweep_settings(root)
     if isinstance(sweeper.get("n_trials"), int):
         return sweeper["n_trials"]
-    if "BasicSweeper" not in str(sweeper.get("_target_", "")):
+    if "optuna" in str(sweeper.get("_target_", "")).lower():
         return None
-    try:
-        from hydra.core.override_parser.overrides_parser import OverridesParser
-
-        params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
-        lengths = {}
-        for override in OverridesParser.create().parse_overrides(
-                params + list((hydra_cfg.get("overrides") or {}).get("task") or [])):
-            lengths[override.get_key_element()] = (len(list(override.sweep_string_iterator()))
-                                                   if override.is_sweep_override() else 1)
-        return math.prod(lengths.values())
-    except Exception:  # noqa: BLE001 - interval()/glob() sweeps and the like: unknown count
+    lengths = sweep_lengths(root)
+    if lengths is None or any(n is None for n in lengths.values()):
         return None
+    return math.prod(lengths.values())
