@@ -82,6 +82,8 @@ class WandbConfig:
                      help="offline unless WANDB_MODE says otherwise")
     group: Optional[str] = knob(None, help="null: the sweep folder's name (all jobs of a multirun in one group)")
     tags: List[str] = knob(factory=list, help="extra tags (the job's overrides are added)")
+    job_type: Optional[str] = knob(None, choices=("train", "eval", "study"),
+                                   help="W&B job type; null: study for an Optuna trial, else train")
 
 
 @dataclass
