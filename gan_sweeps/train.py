@@ -22,7 +22,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
@@ -116,11 +116,15 @@ def run_dir_of(cfg: DictConfig) -> Path:
     return Path(cfg.get("run_dir") or os.getcwd())
 
 
-def objective_of(cfg: DictConfig, metrics: dict[str, Any]) -> float:
-    if metrics.get("status") != "completed":
-        return float("nan")
-    value = metrics.get(cfg.objective)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+def objective_of(cfg: DictConfig, metrics: dict[str, Any]) -> float | tuple[float, ...]:
+    """The ``objective`` metric as a float (NaN unless the run completed); a list of metrics (a multi-objective
+    Optuna study: ``objective=[eval/fid,eval/is]``) gives a tuple, one float per metric."""
+    names = list(cfg.objective) if isinstance(cfg.objective, ListConfig) else [cfg.objective]
+    values = []
+    for name in names:
+        value = metrics.get(name) if metrics.get("status") == "completed" else None
+        values.append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan"))
+    return values[0] if isinstance(cfg.objective, str) else tuple(values)
 
 
 def is_primary_process() -> bool:
