@@ -33,7 +33,7 @@ from gan_sweeps.callbacks.samples import SampleGrid
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config import ConfigError, validate
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
-from gan_sweeps.launch import job_devices, job_threads
+from gan_sweeps.launch import job_devices, job_threads, raise_on_sigterm, restore_sigterm
 from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.run_record import RunRecord
 
@@ -147,6 +147,7 @@ def run(cfg: DictConfig) -> float:
     record.write(metrics)
     started = time.perf_counter()
     trainer = model = throughput = health = None
+    previous_sigterm = raise_on_sigterm()  # scancel: recorded as failed, and the job still returns (launch.py)
     try:
         validate(cfg)
         _quiet_libraries()
@@ -204,6 +205,7 @@ def run(cfg: DictConfig) -> float:
             (run_dir / "error.log").write_text(traceback.format_exc())
             log.error("run failed: %s: %s (traceback in %s)", type(exc).__name__, exc, run_dir / "error.log")
     finally:
+        restore_sigterm(previous_sigterm)
         metrics.update(_training_summary(model, trainer, throughput))
         metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
         if health is not None:

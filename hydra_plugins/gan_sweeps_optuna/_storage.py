@@ -10,9 +10,9 @@ any SQLAlchemy URL                     ``postgresql://user@host:port/db`` (psyco
 
 The study lock. Workers of one study decide together how many trials are left, which trials were lost with a
 dead worker, and create the study (and an empty database's tables, Optuna issue #1092) once. Each of these
-short steps runs under :meth:`StorageSpec.lock`: a file lock beside a SQLite file, Optuna's own symlink lock
-(the journal's NFS-safe kind) beside a journal file, a PostgreSQL advisory lock or a MySQL named lock on the
-database (released by the server when a worker dies).
+short steps runs under :meth:`StorageSpec.lock`: an ``flock`` on ``<file>.sweeper.lock`` beside a SQLite or
+journal file (Linux NFS clients support it), a PostgreSQL advisory lock or a MySQL named lock on the database.
+Each is released by the kernel or the server when a worker dies, so a killed worker never blocks the others.
 
 Secrets. A password in the URL never reaches a record: :attr:`StorageSpec.shown` masks it (``***``) for logs,
 results files, configs and the jobs' trial links; the jobs of this process find the full URL in the environment
@@ -34,7 +34,7 @@ STORAGE_ENV = "GAN_SWEEPS_OPTUNA_STORAGE"  # the full URL, for the jobs of a wor
 SQLITE_FILE = "optuna.db"
 JOURNAL_FILE = "optuna.journal"
 SQLITE_TIMEOUT_S = 120  # seconds a SQLite connection waits for another process's write lock
-LOCK_SUFFIX = ".sweeper"  # <storage file>.sweeper.lock: the study lock (Optuna's journal uses <file>.lock itself)
+LOCK_SUFFIX = ".sweeper"  # <storage file>.sweeper.lock: the study lock (the journal's own is <file>.lock)
 ADVISORY_LOCK_KEY = 0x6761_6E73_7770  # PostgreSQL advisory lock key of this sweeper ("gansw" + "p")
 NAMED_LOCK = "gan_sweeps_optuna"  # MySQL named lock
 _THREAD_LOCK = threading.RLock()  # one holder per process: the heartbeat thread and the sweep loop take turns
@@ -145,27 +145,16 @@ class StorageSpec:
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:
-        if self.kind == "journal":
-            from optuna.storages.journal import JournalFileSymlinkLock
-
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = JournalFileSymlinkLock(str(self.path) + LOCK_SUFFIX)
-            lock.acquire()
-            try:
+        if self.kind == "rdb":
+            with self._database_lock():
                 yield
-            finally:
-                lock.release()
-        elif self.kind == "sqlite":
-            if self.path is None:  # in-memory: one process
-                yield
-                return
+        elif self.path is None:  # in-memory SQLite: one process
+            yield
+        else:
             from filelock import FileLock
 
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(str(self.path) + LOCK_SUFFIX + ".lock"):
-                yield
-        else:
-            with self._database_lock():
                 yield
 
     @contextmanager
