@@ -62,3 +62,28 @@ def read_metrics(run_dir: Path) -> dict:
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted((p for p in Path(sweep_dir).iterdir() if (p / ".hydra").is_dir()), key=lambda p: int(p.name))
+
+
+# ---- external services (tests/services.py): one per test session, shared by every test that needs it ----------
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on 127.0.0.1 (fails, never skips, when Debian's postgresql is missing)."""
+    from services import PostgresServer
+
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A one-node Slurm cluster with accounting on 127.0.0.1 (fails, never skips, when slurm-wlm is missing)."""
+    from services import SlurmCluster
+
+    cluster = SlurmCluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()

@@ -22,7 +22,7 @@ from gan_sweeps.report import main as report_main
 from gan_sweeps.report.runs import load_sweep
 from gan_sweeps.report.table import analyse
 from hydra_plugins.gan_sweeps_optuna._naming import slug, stable_sweep_dir, study_name_for
-from hydra_plugins.gan_sweeps_optuna._search_space import build_search_space
+from hydra_plugins.gan_sweeps_optuna._search_space import build_search_space, dimension_of
 
 OPTUNA = ["-m", "hydra/sweeper=optuna"]
 FAST = [*TINY, "objective=train/d_loss"]  # eval=off: the objective is a training loss metrics.json records
@@ -96,6 +96,30 @@ def test_hydra_finds_the_plugin_without_importing_optuna(tmp_path):
             "print(names, 'optuna' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, text=True, capture_output=True, timeout=120)
     assert out.stdout.strip().endswith("'OptunaSweeper'] False"), out.stdout + out.stderr
+
+
+# ---- the official plugin's search-space mapping -------------------------------------------------------------------
+@pytest.mark.unit
+@pytest.mark.parametrize("override, expected", [
+    ("key=choice(1,2)", CategoricalDistribution([1, 2])),
+    ("key=choice(true, false)", CategoricalDistribution([True, False])),
+    ("key=choice('hello', 'world')", CategoricalDistribution(["hello", "world"])),
+    ("key=shuffle(range(1,3))", CategoricalDistribution((1, 2))),
+    ("key=range(1,3)", IntDistribution(1, 2)),  # Hydra's range excludes its stop (the official plugin: 1..3)
+    ("key=range(1,10,3)", IntDistribution(1, 7, step=3)),
+    ("key=interval(1, 5)", FloatDistribution(1, 5)),
+    ("key=int(interval(1, 5))", IntDistribution(1, 5)),
+    ("key=tag(log, interval(1, 5))", FloatDistribution(1, 5, log=True)),
+    ("key=tag(log, int(interval(1, 5)))", IntDistribution(1, 5, log=True)),
+    ("key=range(0.5, 5.5, step=1)", FloatDistribution(0.5, 4.5, step=1)),
+    ("key=range(-5.5, 5.5, step=0.5)", FloatDistribution(-5.5, 5.0, step=0.5)),
+])
+def test_sweep_overrides_map_to_the_official_distributions(override, expected):
+    actual = dimension_of(OverridesParser.create().parse_overrides([override])[0]).distribution
+    if isinstance(expected, CategoricalDistribution):  # shuffle() orders the choices at random
+        assert isinstance(actual, CategoricalDistribution) and set(actual.choices) == set(expected.choices)
+    else:
+        assert actual == expected
 
 
 # ---- end to end ----------------------------------------------------------------------------------------------------

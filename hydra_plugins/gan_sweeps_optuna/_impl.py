@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -202,7 +203,8 @@ class OptunaSweeperImpl:
 
     def _keep_password_out_of_records(self, spec: StorageSpec) -> None:
         """A storage password typed into the config or the command is masked in the config this process saves
-        (multirun.yaml) and passes to every job (.hydra/hydra.yaml); the jobs get the URL from the environment."""
+        (multirun.yaml), passes to every job (.hydra/hydra.yaml) and shows as its command line (``sys.argv``, which
+        W&B records); the jobs get the URL from the environment."""
         if not spec.password:
             return
         hydra_cfg = self.config.hydra
@@ -213,6 +215,7 @@ class OptunaSweeperImpl:
             hydra_cfg.overrides.hydra = [
                 f"hydra.sweeper.storage={quote(spec.shown)}" if o.lstrip("+").startswith("hydra.sweeper.storage=")
                 and spec.password in o else o for o in hydra_cfg.overrides.hydra]
+        sys.argv[:] = [spec.redact(arg) for arg in sys.argv]  # what tools record as "the command" (W&B's args)
         spec.export_for_jobs()
         log.warning("the storage URL holds a password: it is masked in every record, but it stays in your shell "
                     "history; prefer PGPASSWORD, ~/.pgpass or hydra.sweeper.storage='${oc.env:OPTUNA_STORAGE}'")

@@ -8,8 +8,10 @@ plugin's shape plus the study's identity:
 - several objectives: ``name: optuna``, ``solutions`` (the Pareto front: ``params``, ``values``, and our
   ``trial``, ``run``), ``directions``;
 - then ``objective``, ``study_name``, ``storage`` (password masked), ``n_trials``, ``finished_trials``,
-  ``failed_trials`` (failures counted against ``max_failure_rate``), ``trials`` (count per state), and, for
-  studies with repeats, ``repeats`` (the key and count) with each solution's / the best trial's spread."""
+  ``failed_trials`` (failures counted against ``max_failure_rate``), ``trials`` (count per state),
+  ``lost_trials`` (trials given up because their worker died: ``trial``, its folder ``run``, ``retried_as``,
+  ``reason``) and, for studies with repeats, ``repeats`` (the key and count) with the spread of each solution / of
+  the best trial."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from gan_sweeps.atomic import atomic_write_text  # the same distribution; light (no torch)
+
+from ._workers import LOST, RETRY_OF
 
 RESULTS_FILE = "optimization_results.yaml"
 RUN_DIR = "run_dir"  # trial user attribute: the trial's folder, relative to the sweep folder
@@ -61,6 +65,11 @@ def summarize(study: Study, *, storage: str, objective: str | None, n_trials: in
                    finished_trials=sum(1 for t in trials if counts(t)),
                    failed_trials=sum(1 for t in trials if failed(t)),
                    trials={state.name.lower(): states.get(state, 0) for state in TrialState})
+    lost = [t for t in trials if t.state == TrialState.FAIL and LOST in t.system_attrs]
+    if lost:
+        retries = {t.user_attrs.get(RETRY_OF): t.number for t in trials if RETRY_OF in t.user_attrs}
+        results["lost_trials"] = [{"trial": t.number, "run": str(t.number), "retried_as": retries.get(t.number),
+                                   "reason": t.system_attrs[LOST]} for t in lost]
     if repeats:
         results["repeats"] = repeats
     return results

@@ -106,7 +106,10 @@ def format_value(value: Any) -> str:
 def _choices(override: Override) -> tuple[list[Any], dict[Any, str]]:
     """Categorical choices (plain values where Optuna allows them, else their text) and how to spell each."""
     values = list(override.sweep_iterator())
-    texts = list(override.sweep_string_iterator())
+    if getattr(override.value(), "shuffle", False):  # each iteration shuffles anew: spell the values themselves
+        texts = [format_value(v) for v in values]
+    else:
+        texts = list(override.sweep_string_iterator())
     choices, spelling = [], {}
     for value, text in zip(values, texts):
         choice = value if value is None or isinstance(value, _CATEGORICAL_TYPES) else text
