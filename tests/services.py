@@ -59,23 +59,27 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _kill_pidfile(pidfile: Path, timeout: float = 20) -> None:
-    try:
-        pid = int(pidfile.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return
-    try:
-        os.kill(pid, 15)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _stop_pidfiles(*pidfiles: Path, timeout: float = 20) -> None:
+    """SIGTERM the daemons named by ``pidfiles`` together, then wait for them (SIGKILL after ``timeout``)."""
+    pids = []
+    for pidfile in pidfiles:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.kill(pid, 9)
+            pid = int(pidfile.read_text().split()[0])
+            os.kill(pid, 15)
+            pids.append(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                break
+            time.sleep(0.05)
 
 
 # ---- PostgreSQL --------------------------------------------------------------------------------------------------
@@ -229,8 +233,7 @@ class SlurmCluster:
         env = {**os.environ, **self.env}
         subprocess.run(["scancel", "--user=root"], env=env, capture_output=True, timeout=30)
         time.sleep(0.5)
-        for pidfile in ("slurmd.pid", "slurmctld.pid", "slurmdbd.pid"):
-            _kill_pidfile(self.root / pidfile)
+        _stop_pidfiles(*(self.root / name for name in ("slurmd.pid", "slurmctld.pid", "slurmdbd.pid")))
         if self._mariadb is not None:
             self._mariadb.terminate()
             try:
@@ -238,5 +241,5 @@ class SlurmCluster:
             except subprocess.TimeoutExpired:
                 self._mariadb.kill()
                 self._mariadb.wait()
-        _kill_pidfile(self.root / "munge" / "munged.pid")
+        _stop_pidfiles(self.root / "munge" / "munged.pid")
         shutil.rmtree(self.root, ignore_errors=True)
