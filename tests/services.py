@@ -198,7 +198,8 @@ class SlurmCluster:
             "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nSelectType=select/cons_tres\n"
             "SelectTypeParameters=CR_CPU\nMpiDefault=none\nMailProg=/bin/true\nReturnToService=2\nKillWait=10\n"
             f"AccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=127.0.0.1\n"
-            f"AccountingStoragePort={dbd_port}\nAccountingStoragePass={socket_path}\nJobAcctGatherType=jobacct_gather/none\n"
+            f"AccountingStoragePort={dbd_port}\nAccountingStoragePass={socket_path}\n"
+            "JobAcctGatherType=jobacct_gather/none\n"
             f"NodeName={hostname} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN\n"
             f"PartitionName=debug Nodes={hostname} Default=YES MaxTime=INFINITE State=UP\n")
         env = {**os.environ, **self.env}

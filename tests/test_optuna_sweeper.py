@@ -13,11 +13,11 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from conftest import TINY, job_dirs, read_metrics, run_cli
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from conftest import TINY, job_dirs, read_metrics, run_cli
 from gan_sweeps.report import main as report_main
 from gan_sweeps.report.runs import load_sweep
 from gan_sweeps.report.table import analyse

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import optuna
 import pytest
-from optuna.trial import TrialState
-
 from conftest import TINY, job_dirs, read_metrics
+from optuna.trial import TrialState
 
 pytestmark = pytest.mark.e2e
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from conftest import TINY, read_metrics
 from optuna.trial import TrialState
 
-from conftest import TINY, read_metrics
 from hydra_plugins.gan_sweeps_optuna._storage import StorageSpec
 from hydra_plugins.gan_sweeps_optuna._workers import LOST, OWNER, WORKER_PREFIX, Worker
 

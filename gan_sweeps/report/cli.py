@@ -16,8 +16,8 @@ from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.report import render
 from gan_sweeps.report.runs import (NoRunsError, Run, expected_job_count, flatten, is_number, load_optimization_results,
                                     load_sweep)
-from gan_sweeps.report.table import (DIRECTIONS, Grid, Sweep, analyse, missing_keys, optimization_grid, pivot_grid,
-                                     run_grid, split_list)
+from gan_sweeps.report.table import (DIRECTIONS, Grid, Sweep, analyse, missing_keys, optimization_grid, pareto_grid,
+                                     pivot_grid, run_grid, split_list)
 
 EXAMPLES = """examples:
   python -m gan_sweeps.report multirun/2024-05-01/12-00-00
@@ -173,6 +173,7 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
         grids.append(pivot)
     if optimization:
         grids.append(optimization_grid(optimization, runs))
+        grids += [grid for grid in [pareto_grid(optimization)] if grid]  # issue 13: several objectives
     grids += [grid for grid in [problems_grid(sweep)] if grid]
     figures = draw_figures(sweep, out, options.epochs, warnings) if options.figures else {}
     lines = summary_lines(sweep, root, expected_job_count(root))

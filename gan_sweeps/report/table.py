@@ -252,6 +252,8 @@ def optimization_grid(results: dict[str, Any], runs: Sequence[Run]) -> Grid:
     """``optimization_results.yaml`` as a key/value table, with the run whose overrides match ``best_params``."""
     rows: list[list[Any]] = []
     for key, value in results.items():
+        if key == "solutions":
+            continue  # several objectives: shown by pareto_grid
         if key == "best_params" and isinstance(value, dict):
             rows += [[f"best_params.{k}", v] for k, v in value.items()]
         elif isinstance(value, (dict, list)):
@@ -264,6 +266,26 @@ def optimization_grid(results: dict[str, Any], runs: Sequence[Run]) -> Grid:
                     if all(_same_value(run.setting(str(k)), v) for k, v in params.items())]
         rows.append(["matching run", ", ".join(matching) or "not found among the run folders"])
     return Grid(title="Best trial (optimization_results.yaml)", header=["key", "value"], rows=rows)
+
+
+# ---- the sweeper's Pareto front (issue 13: multi-objective Optuna studies) ----------------------------------------
+def pareto_grid(results: dict[str, Any]) -> Grid | None:
+    """A multi-objective study's Pareto front (``solutions`` of ``optimization_results.yaml``): one row per trial on
+    the front, its run folder, each objective's value (named by the study's ``objective`` list and ``directions``)
+    and its parameters; None for a single-objective study."""
+    solutions = results.get("solutions")
+    if not isinstance(solutions, list):
+        return None
+    directions = list(results.get("directions") or [])
+    objective = results.get("objective")
+    names = list(objective) if isinstance(objective, list) else [f"objective {i}" for i in range(len(directions))]
+    columns = [f"{name} ({direction})" for name, direction in zip(names, directions)]
+    params = sorted({key for s in solutions for key in (s.get("params") or {})})
+    rows = [[s.get("trial"), s.get("run"), *list(s.get("values") or []),
+             *[(s.get("params") or {}).get(key) for key in params]] for s in solutions]
+    return Grid(title=f"Pareto front ({len(rows)} trials, optimization_results.yaml)",
+                header=["trial", "run", *columns, *params], rows=rows,
+                notes=["no trial on the front is better in every objective than another one"])
 
 
 def _same_value(text: str | None, value: Any) -> bool:

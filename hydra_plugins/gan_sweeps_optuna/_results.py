@@ -52,8 +52,8 @@ def summarize(study: Study, *, storage: str, objective: str | None, n_trials: in
     if len(directions) == 1:
         best = study.best_trial if states.get(TrialState.COMPLETE) else None
         results.update(best_params=dict(best.params) if best else {}, best_value=best.value if best else None,
-                       best_trial=best.number if best else None, best_run=best.user_attrs.get(RUN_DIR) if best else None,
-                       direction=directions[0])
+                       best_trial=best.number if best else None,
+                       best_run=best.user_attrs.get(RUN_DIR) if best else None, direction=directions[0])
         if best is not None and REPEATS in best.user_attrs:
             results["best_repeats"] = best.user_attrs[REPEATS]
     else:
