@@ -22,7 +22,10 @@ from gan_sweeps.report import main as report_main
 from gan_sweeps.report.runs import load_sweep
 from gan_sweeps.report.table import analyse
 from hydra_plugins.gan_sweeps_optuna._naming import slug, stable_sweep_dir, study_name_for
+from hydra_plugins.gan_sweeps_optuna._outcome import Outcome, as_values, repeats_outcome
 from hydra_plugins.gan_sweeps_optuna._search_space import build_search_space, dimension_of
+from hydra_plugins.gan_sweeps_optuna._storage import STORAGE_ENV, StorageError, StorageSpec
+from hydra_plugins.gan_sweeps_optuna.trial_link import link_override
 
 OPTUNA = ["-m", "hydra/sweeper=optuna"]
 FAST = [*TINY, "objective=train/d_loss"]  # eval=off: the objective is a training loss metrics.json records
@@ -47,6 +50,7 @@ def check(proc: subprocess.CompletedProcess, *codes: int) -> None:
 
 
 # ---- unit ----------------------------------------------------------------------------------------------------------
+@pytest.mark.unit
 def test_study_name_is_the_same_for_the_same_command_and_differs_otherwise():
     fixed = ["model=dcgan", "data.train_size=512", "objective=train/d_loss"]
     space = {"optim.lr": "tag(log, interval(1e-5, 1e-2))", "k": "1,5"}
@@ -64,12 +68,14 @@ def test_study_name_is_the_same_for_the_same_command_and_differs_otherwise():
     assert study_name_for(fixed, space, "minimize", groups).endswith(name[-9:])  # same hash
 
 
+@pytest.mark.unit
 def test_time_stamped_sweep_dir_becomes_one_folder_per_study():
     assert stable_sweep_dir("multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}", "s-1") == "multirun/optuna/s-1"
     assert stable_sweep_dir("/abs/runs/${now:%H}", "s") == "/abs/runs/optuna/s"
     assert stable_sweep_dir("runs/lr_study", "s") is None  # a folder the user chose is kept
 
 
+@pytest.mark.unit
 def test_sweep_syntax_becomes_optuna_distributions():
     parser = OverridesParser.create()
     space = build_search_space(parser.parse_overrides([
@@ -90,12 +96,68 @@ def test_sweep_syntax_becomes_optuna_distributions():
                       "batch_size": 64, "loss": "b"}
 
 
+@pytest.mark.integration
 def test_hydra_finds_the_plugin_without_importing_optuna(tmp_path):
     code = ("import sys; from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper; "
             "names = [c.__name__ for c in Plugins.instance().discover(Sweeper)]; "
             "print(names, 'optuna' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, text=True, capture_output=True, timeout=120)
     assert out.stdout.strip().endswith("'OptunaSweeper'] False"), out.stdout + out.stderr
+
+
+@pytest.mark.unit
+def test_storage_values_and_masked_passwords(tmp_path):
+    sqlite = StorageSpec.parse(None, tmp_path)
+    assert (sqlite.kind, sqlite.url) == ("sqlite", f"sqlite:///{tmp_path / 'optuna.db'}")
+    assert StorageSpec.parse("journal", tmp_path).path == tmp_path / "optuna.journal"
+    assert StorageSpec.parse("journal:///abs/s.log", tmp_path).path == Path("/abs/s.log")
+    pg = StorageSpec.parse("postgresql+psycopg2://optuna:s3cret@db:5432/studies", tmp_path)
+    assert pg.kind == "rdb" and pg.password == "s3cret"
+    assert pg.shown == "postgresql+psycopg2://optuna:***@db:5432/studies"
+    assert pg.redact("FATAL: s3cret rejected") == "FATAL: *** rejected"
+    assert StorageSpec.parse("postgresql://optuna@db/studies", tmp_path).shown == "postgresql://optuna@db/studies"
+    with pytest.raises(StorageError, match="is not a storage"):
+        StorageSpec.parse("not a url", tmp_path)
+
+
+@pytest.mark.unit
+def test_a_job_link_holds_no_password_and_the_job_gets_it_from_the_environment(monkeypatch, tmp_path):
+    url = "postgresql://optuna:s3cret@db/studies"
+    override = link_override("s", 3, storage=StorageSpec.parse(url, tmp_path).shown)
+    assert "s3cret" not in override and "open_trial" in override
+    link = OverridesParser.create().parse_overrides([override])[0].value()
+    assert (link["number"], link["study_name"]) == (3, "s")
+    monkeypatch.delenv(STORAGE_ENV, raising=False)
+    with pytest.raises(StorageError, match="needs the password"):
+        StorageSpec.for_job(link["storage"])
+    monkeypatch.setenv(STORAGE_ENV, url)
+    assert StorageSpec.for_job(link["storage"]).url == url
+
+
+@pytest.mark.unit
+def test_any_value_float_accepts_is_a_value():
+    import numpy as np
+    import torch
+
+    for value in (np.float32(1.5), np.array(1.5), torch.tensor(1.5), 1.5, 3):
+        assert as_values(value, 1) == [pytest.approx(1.5 if value != 3 else 3.0)]
+    assert as_values((np.float64(1.0), torch.tensor(2.0)), 2) == [1.0, 2.0]
+    with pytest.raises(ValueError, match="expected a value float"):
+        as_values("abc", 1)
+    with pytest.raises(ValueError, match="returned 1 values for 2 objectives"):
+        as_values([1.0], 2)
+
+
+@pytest.mark.unit
+def test_repeats_tell_the_mean_with_the_spread():
+    runs = [Outcome(TrialState.COMPLETE, [v], "completed") for v in (1.0, 2.0, 6.0)]
+    told = repeats_outcome(runs, "seed", Path("4"))
+    assert told.state == TrialState.COMPLETE and told.values == [pytest.approx(3.0)]
+    assert told.repeats["std"] == pytest.approx(2.6457513)  # sqrt(((1-3)^2 + (2-3)^2 + (6-3)^2) / 2)
+    assert (told.repeats["n"], told.repeats["values"]) == (3, [1.0, 2.0, 6.0])
+    runs[1] = Outcome(TrialState.FAIL, None, "failed", "ConfigError: k=0")
+    failed = repeats_outcome(runs, "seed", Path("4"))
+    assert failed.state == TrialState.FAIL and failed.failure and failed.error == "repeat 1 (seed=1): ConfigError: k=0"
 
 
 # ---- the official plugin's search-space mapping -------------------------------------------------------------------
@@ -123,6 +185,7 @@ def test_sweep_overrides_map_to_the_official_distributions(override, expected):
 
 
 # ---- end to end ----------------------------------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_rerunning_the_command_resumes_the_study_without_redoing_trials(tmp_path):
     command = [*OPTUNA, *FAST, "optim.lr=tag(log, interval(1e-4, 1e-2))", "hydra.sweeper.sampler.seed=0"]
     check(run_cli(*command, "hydra.sweeper.n_trials=2", cwd=tmp_path))
@@ -158,6 +221,7 @@ def test_rerunning_the_command_resumes_the_study_without_redoing_trials(tmp_path
     assert "Best trial" in report and f"best run: lowest train/d_loss (run {study.best_trial.number}" in report
 
 
+@pytest.mark.e2e
 def test_a_failing_trial_is_told_fail_and_the_sweep_goes_on(tmp_path):
     # k=0 is refused by the config validation: the run fails (metrics.json status failed), the task returns NaN.
     proc = run_cli(*OPTUNA, *FAST, "hydra/sweeper/sampler=grid", "k=0,1", "hydra.sweeper.n_trials=2",
@@ -170,6 +234,7 @@ def test_a_failing_trial_is_told_fail_and_the_sweep_goes_on(tmp_path):
     assert read_metrics(study_dir(tmp_path) / by_k[0].user_attrs["run_dir"])["status"] == "failed"
 
 
+@pytest.mark.e2e
 def test_a_pruned_trial_stops_early_and_is_told_pruned(tmp_path):
     # The threshold pruner with upper=0 prunes any FID (always > 0) at the first periodic evaluation (epoch 1).
     proc = run_cli(*OPTUNA, *[o for o in TINY if o not in ("eval=off", "trainer.max_epochs=1")],
