@@ -20,8 +20,8 @@ pytestmark = pytest.mark.e2e
 APPS = Path(__file__).parent / "optuna_apps"
 
 
-def run_app(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(APPS / script), "-m", *args], cwd=cwd, text=True,
+def run_app(script: str, *args: str, cwd: Path, multirun: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(APPS / script), *["-m"] * multirun, *args], cwd=cwd, text=True,
                           capture_output=True, timeout=300, env={**os.environ, "HYDRA_FULL_ERROR": ""})
 
 
@@ -55,16 +55,29 @@ def test_the_example_config_runs_and_a_second_command_says_the_study_is_complete
     assert len(study_in(tmp_path / "out", "sphere").trials) == 5
 
 
-def test_command_line_search_spaces_and_every_return_type_float_accepts(tmp_path):
-    ok(run_app("sphere.py", "hydra.sweeper.n_trials=6", "hydra.sweep.dir=out", "hydra/sweeper/sampler=random",
-               "x=int(interval(-5.0, 5.0))", "y=shuffle(range(-5, 5))", "+returns=float32,array0d,tensor0d",
-               cwd=tmp_path))
-    study = study_in(tmp_path / "out", "sphere")
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6  # NumPy float32, 0-d array, 0-d tensor
-    for trial in study.trials:
-        assert isinstance(trial.params["x"], int) and -5 <= trial.params["x"] <= 5
-        assert trial.params["y"] in range(-5, 5)
-        assert trial.value == pytest.approx(trial.params["x"] ** 2 + trial.params["y"] ** 2)
+def test_the_documented_commands_and_every_return_type_float_accepts(tmp_path):
+    shown = ok(run_app("sphere.py", "--cfg", "hydra", "-p", "hydra.sweeper", cwd=tmp_path, multirun=False)).stdout
+    sweeper = yaml.safe_load(shown)
+    assert sweeper["sampler"]["n_ei_candidates"] == 24 and sweeper["max_failure_rate"] == 0.0
+    assert sweeper["params"] == {"x": "range(-5.5, 5.5, step=0.5)", "y": "choice(-5 ,0 ,5)"}
+    commands = {  # the official docs' command-line search spaces, with the return types as a further dimension
+        "int-log": ["x=int(interval(-5.0, 5.0))", "y=tag(log, interval(1, 10))", "+returns=float32,array0d,tensor0d"],
+        "ranges": ["x=range(-5.0, 5.0)", "y=shuffle(range(-5, 5))", "~z"],
+        "choices": ["x=choice(-5.0, 0.0, 5.0)", "y=choice(0, 1, 2, 3, 4, 5)"],
+    }
+    for name, overrides in commands.items():
+        ok(run_app("sphere.py", "hydra.sweeper.n_trials=3", f"hydra.sweep.dir={name}", "hydra/sweeper/sampler=random",
+                   "hydra.job.chdir=True", *overrides, cwd=tmp_path))
+        for trial in study_in(tmp_path / name, "sphere").trials:
+            assert trial.state == TrialState.COMPLETE  # NumPy float32, 0-d array, 0-d tensor are values
+            assert trial.value == pytest.approx(trial.params["x"] ** 2 + trial.params["y"] ** 2)
+            x, y = trial.params["x"], trial.params["y"]
+            if name == "int-log":
+                assert isinstance(x, int) and -5 <= x <= 5 and 1 <= y <= 10
+            elif name == "ranges":
+                assert x in [-5.0 + i for i in range(10)] and y in range(-5, 5)
+            else:
+                assert x in (-5.0, 0.0, 5.0) and y in range(6)
 
 
 def test_failures_stop_the_study_beyond_max_failure_rate_and_the_command_fails(tmp_path):

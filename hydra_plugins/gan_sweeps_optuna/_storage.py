@@ -68,8 +68,10 @@ class StorageSpec:
         url = _sqlalchemy_url(text)
         if url.get_backend_name() == "sqlite":
             database = url.database or ""
-            path = Path(database).resolve() if database and database != ":memory:" else None
-            return cls("sqlite", text, path)
+            if not database or database == ":memory:":
+                return cls("sqlite", text, None)
+            path = Path(database).expanduser().resolve()  # absolute: jobs may run in another folder (chdir)
+            return cls("sqlite", url.set(database=str(path)).render_as_string(hide_password=False), path)
         return cls("rdb", text)
 
     @property
