@@ -105,7 +105,8 @@ def _quiet_libraries() -> None:
         logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
         logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
     for pattern in (".*smaller than the logging interval.*", ".*does not have many workers.*",
-                    ".*`training_step` returned `None`.*", ".*is an invalid version and will not be supported.*", ".*LeafSpec.*is deprecated.*"):
+                    ".*`training_step` returned `None`.*", ".*is an invalid version and will not be supported.*", ".*LeafSpec.*is deprecated.*",
+                    ".*The `srun` command is available on your system but is not used.*"):  # Slurm installed
         warnings.filterwarnings("ignore", message=pattern)
 
 

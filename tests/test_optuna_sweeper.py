@@ -251,3 +251,18 @@ def test_a_pruned_trial_stops_early_and_is_told_pruned(tmp_path):
     assert metrics["epochs_done"] < 2
     results = yaml.safe_load((folder / "optimization_results.yaml").read_text())
     assert results["trials"]["pruned"] == 1 and results["best_value"] is None
+
+
+@pytest.mark.unit
+def test_a_list_objective_returns_one_value_per_metric_for_a_multi_objective_study():
+    import math
+
+    from omegaconf import OmegaConf
+
+    from gan_sweeps.train import objective_of
+
+    metrics = {"status": "completed", "eval/fid": 12.5, "eval/is": 8}
+    assert objective_of(OmegaConf.create({"objective": ["eval/fid", "eval/is"]}), metrics) == (12.5, 8.0)
+    assert objective_of(OmegaConf.create({"objective": "eval/fid"}), metrics) == 12.5
+    failed = objective_of(OmegaConf.create({"objective": ["eval/fid", "eval/is"]}), {**metrics, "status": "failed"})
+    assert len(failed) == 2 and all(math.isnan(v) for v in failed)

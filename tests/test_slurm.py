@@ -17,7 +17,15 @@ import pytest
 from conftest import TINY, job_dirs, read_metrics
 from optuna.trial import TrialState
 
-pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.unit
+def test_a_job_uses_the_cores_of_its_slurm_allocation():
+    from gan_sweeps.launch import allocated_cores
+
+    assert allocated_cores({"SLURM_JOB_ID": "7", "SLURM_CPUS_PER_TASK": "3", "SLURM_CPUS_ON_NODE": "8"}) == 3
+    assert allocated_cores({"SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "8", "SLURM_NTASKS_PER_NODE": "4"}) == 2
+    assert allocated_cores({"SLURM_CPUS_PER_TASK": "3"}) == len(os.sched_getaffinity(0))  # not inside a job
 
 
 def wait_for(what: str, condition, timeout: float = 300) -> None:
@@ -27,6 +35,7 @@ def wait_for(what: str, condition, timeout: float = 300) -> None:
         time.sleep(0.5)
 
 
+@pytest.mark.e2e
 def test_a_grid_of_slurm_jobs_where_a_cancelled_job_is_a_failed_run(tmp_path, slurm):
     # Four jobs of one CPU each on the 2-CPU node; job 3 trains long enough to be cancelled while it runs.
     command = [sys.executable, "-m", "gan_sweeps", "-m", "hydra/launcher=submitit_slurm",
@@ -55,6 +64,7 @@ def test_a_grid_of_slurm_jobs_where_a_cancelled_job_is_a_failed_run(tmp_path, sl
     assert states() == ["CANCELLED", "COMPLETED", "COMPLETED", "COMPLETED"]
 
 
+@pytest.mark.e2e
 def test_slurm_jobs_as_workers_of_one_postgresql_study(tmp_path, slurm, postgres):
     database = postgres.new_database()
     worker = [sys.executable, "-m", "gan_sweeps", "-m", "hydra/sweeper=optuna", *TINY, "objective=train/d_loss",

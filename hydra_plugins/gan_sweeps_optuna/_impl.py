@@ -41,6 +41,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict, read_write
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, Trial, TrialState
 
+from gan_sweeps.atomic import atomic_write_text  # the same distribution; light (no torch)
+
 from ._naming import stable_sweep_dir, study_name_for
 from ._outcome import FAILURE_STATUSES, Outcome, job_outcome, repeats_outcome
 from ._results import REPEATS, RUN_DIR, summarize, write_results
@@ -144,7 +146,7 @@ class OptunaSweeperImpl:
             raise SweepError(spec.redact(str(exc))) from None
         with spec.lock():
             self._refuse_unknown_folders(study, sweep_dir, spec)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        atomic_write_text(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))  # workers write it too
         run = _Run(self, study, space, spec, sweep_dir, worker, n_trials)
         worker.start()
         try:
@@ -446,14 +448,14 @@ class _Run:
     def _abandon(self, batch: list[Trial]) -> None:
         """The worker is being stopped (Ctrl-C, a launcher error): its unfinished trials become FAIL (not counted)
         and their parameters are queued for a worker that goes on, or the next run of the command."""
-        with self.spec.lock():
-            for trial in batch:
-                try:
+        try:
+            with self.spec.lock():
+                for trial in batch:
                     frozen = self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-                except Exception:  # noqa: BLE001 - the storage is gone too: nothing more to save
-                    continue
-                if RUN_STATUS not in frozen.user_attrs:
-                    requeue(self.study, frozen, "this worker was stopped")
+                    if RUN_STATUS not in frozen.user_attrs:
+                        requeue(self.study, frozen, "this worker was stopped")
+        except Exception as exc:  # noqa: BLE001 - the storage is gone too: the others will see this worker gone
+            log.warning("could not give this worker's trials back: %s", self.spec.redact(str(exc)))
 
     # ---- the end -------------------------------------------------------------------------------------------------
     def write_results(self) -> None:

@@ -99,7 +99,10 @@ class Worker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.beat(stopped=True)
+        try:
+            self.beat(stopped=True)
+        except Exception as exc:  # noqa: BLE001 - the storage is gone: the others will find this process ended
+            log.warning("could not record this worker's end: %s: %s", type(exc).__name__, exc)
 
     def beat(self, stopped: bool = False) -> None:
         self.beats += 1
