@@ -132,7 +132,7 @@ def test_preflight_refuses_a_trial_before_launch(tmp_path):
     by_x = {t.params["x"]: t for t in study_in(tmp_path / "out", study_name).trials}
     refused = by_x[-1]
     assert refused.state == TrialState.FAIL and refused.user_attrs["run_status"] == "invalid"
-    assert refused.user_attrs["error"] == "ValueError: x=-1 is invalid: must be >= 0"
+    assert refused.user_attrs["error"] == "x=-1 is invalid: must be >= 0"  # the app's own one-line message
     assert not (tmp_path / "out" / str(refused.number)).exists()  # never launched
     assert by_x[2].state == TrialState.COMPLETE and by_x[2].value == 4.0
 

@@ -283,11 +283,14 @@ class OptunaSweeperImpl:
         """None when the job's config composes and passes the task's preflight, else the one-line reason."""
         try:
             cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
-            if self.preflight is not None:
-                self.preflight(cfg)
-        except Exception as exc:  # noqa: BLE001 - e.g. a sampled group option that does not exist, a bad value
-            text = str(exc).strip()
-            return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+        except Exception as exc:  # noqa: BLE001 - e.g. a sampled config group option that does not exist
+            return f"{type(exc).__name__}: {_first_line(exc)}"
+        if self.preflight is None:
+            return None
+        try:
+            self.preflight(cfg)
+        except Exception as exc:  # noqa: BLE001 - the app's own one-line reason (shared pre-flight contract)
+            return _first_line(exc) or type(exc).__name__
         return None
 
 
@@ -508,6 +511,11 @@ def _directions(direction: Any) -> list[str]:
     if not names or any(n not in DIRECTIONS for n in names):
         raise SweepError(f"hydra.sweeper.direction={direction!r}: must be minimize, maximize, or a list of them")
     return names
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def _plain(node: Any) -> Any:
