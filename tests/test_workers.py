@@ -145,3 +145,20 @@ def test_a_worker_that_stops_beating_is_gone_after_the_grace_period(tmp_path):
     [retry] = [t for t in study.trials if t.state == TrialState.WAITING]
     assert retry.user_attrs == {"retry_of": trial.number, "retries": 1}
     assert observer.retry_lost() == []  # told FAIL once, queued once
+
+
+@pytest.mark.e2e
+def test_a_slow_trial_never_holds_back_another_worker(tmp_path):
+    """Asynchronous workers (a generic app): while one worker runs a 6 s trial, the other finishes its fast ones."""
+    app = [sys.executable, str(Path(__file__).parent / "optuna_apps" / "sphere.py"), "-m", "hydra.sweep.dir=out",
+           "hydra.sweeper.storage=journal", "hydra.sweeper.n_trials=4", "hydra/sweeper/sampler=grid",
+           "hydra.sweeper.heartbeat_interval=0.5", "+sleep=choice(6.0, 0.0, 0.1, 0.2)"]
+    workers = [subprocess.Popen(app, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+               for _ in range(2)]
+    for worker in workers:
+        finish(worker)
+    trials = optuna.load_study(study_name=None, storage=StorageSpec.parse("journal", tmp_path / "out").open()).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    [slow] = [t for t in trials if t.params["sleep"] == 6.0]
+    fast = [t for t in trials if t is not slow and slow.datetime_start < t.datetime_complete < slow.datetime_complete]
+    assert fast and {owner_pid(t) for t in fast} != {owner_pid(slow)}  # told by the other worker meanwhile

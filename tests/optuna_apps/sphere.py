@@ -2,7 +2,10 @@
 official hydra-optuna-sweeper's examples (single objective, two objectives, a custom search space), written here.
 
 The app's ``returns`` key picks the type of the returned value (float, NumPy float32, 0-d array, 0-d tensor, two
-values); ``error=true`` makes it raise; ``seed`` is added to the value (for the repeats test)."""
+values); ``error=true`` makes it raise; ``seed`` is added to the value (for the repeats test); ``sleep`` seconds make a trial
+slow."""
+
+import time
 
 import hydra
 import numpy as np
@@ -10,6 +13,7 @@ from omegaconf import DictConfig
 
 
 def objective(cfg: DictConfig):
+    time.sleep(cfg.get("sleep", 0))
     if cfg.get("error", False):
         raise RuntimeError("cfg.error is True")
     value = cfg.x ** 2 + cfg.y ** 2 + cfg.get("seed", 0)
