@@ -39,7 +39,8 @@ def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
 
 
 def test_the_example_config_runs_and_a_second_command_says_the_study_is_complete(tmp_path):
-    ok(run_app("sphere.py", "hydra.sweeper.n_trials=5", "hydra.sweep.dir=out", cwd=tmp_path))
+    tpe_keys = ["hydra.sweeper.sampler.n_ei_candidates=12", "hydra.sweeper.sampler.consider_endpoints=true"]
+    ok(run_app("sphere.py", "hydra.sweeper.n_trials=5", "hydra.sweep.dir=out", *tpe_keys, cwd=tmp_path))
     results = results_of(tmp_path / "out")
     study = study_in(tmp_path / "out", "sphere")
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 5

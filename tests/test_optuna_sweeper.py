@@ -266,3 +266,16 @@ def test_a_list_objective_returns_one_value_per_metric_for_a_multi_objective_stu
     assert objective_of(OmegaConf.create({"objective": "eval/fid"}), metrics) == 12.5
     failed = objective_of(OmegaConf.create({"objective": ["eval/fid", "eval/is"]}), {**metrics, "status": "failed"})
     assert len(failed) == 2 and all(math.isnan(v) for v in failed)
+
+
+@pytest.mark.unit
+def test_the_report_shows_a_multi_objective_study_as_its_pareto_front():
+    from gan_sweeps.report.table import pareto_grid
+
+    results = {"name": "optuna", "directions": ["minimize", "maximize"], "objective": ["eval/fid", "eval/is"],
+               "solutions": [{"params": {"k": 1}, "values": [10.0, 8.0], "trial": 0, "run": "0"},
+                             {"params": {"k": 5, "optim.lr": 0.001}, "values": [12.0, 9.0], "trial": 3, "run": "3"}]}
+    grid = pareto_grid(results)
+    assert grid.header == ["trial", "run", "eval/fid (minimize)", "eval/is (maximize)", "k", "optim.lr"]
+    assert grid.rows == [[0, "0", 10.0, 8.0, 1, None], [3, "3", 12.0, 9.0, 5, 0.001]]
+    assert pareto_grid({"name": "optuna", "best_params": {}}) is None
