@@ -233,7 +233,10 @@ class SlurmCluster:
     def stop(self) -> None:
         env = {**os.environ, **self.env}
         subprocess.run(["scancel", "--user=root"], env=env, capture_output=True, timeout=30)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30  # job steps outlive a stopped slurmd: let them end first
+        while time.monotonic() < deadline and subprocess.run(
+                ["squeue", "-h"], env=env, capture_output=True, text=True, timeout=30).stdout.strip():
+            time.sleep(0.2)
         _stop_pidfiles(*(self.root / name for name in ("slurmd.pid", "slurmctld.pid", "slurmdbd.pid")))
         if self._mariadb is not None:
             self._mariadb.terminate()
