@@ -6,7 +6,11 @@ PY := $(VENV)/bin/python
 export GAN_SWEEPS_DATA ?= $(abspath $(wildcard ../shared/datasets))
 export WANDB_MODE ?= offline
 
-.PHONY: setup run test test-fast lint bench clean
+# Debian packages the e2e tests start as throwaway services on 127.0.0.1 (tests/services.py: PostgreSQL, and a Slurm
+# cluster with munge and accounting through slurmdbd + MariaDB): installed by `make test` when missing (needs root).
+TEST_PACKAGES := postgresql slurm-wlm slurmdbd munge mariadb-server
+
+.PHONY: setup run test test-fast test-services lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -23,7 +27,7 @@ run: setup
 	$(PY) -m gan_sweeps.report multirun/make-run --rows k --cols optim.beta1 \
 		--metric eval/cond_acc,eval/conf_correct,eval/conf_incorrect,eval/fid,eval/is
 
-test: setup
+test: setup test-services
 	$(PY) -m pytest -q
 
 test-fast: setup
@@ -31,6 +35,17 @@ test-fast: setup
 
 lint: setup
 	$(PY) -m ruff check .
+
+test-services:
+	@missing=$$(for p in $(TEST_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+			echo "make test needs Debian's $$(echo $$missing) for its PostgreSQL/Slurm tests: install them as root" \
+				"(apt-get install $$(echo $$missing))" >&2; exit 1; fi; \
+		echo "installing $$(echo $$missing) for the PostgreSQL/Slurm tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$$missing >/dev/null; fi
 
 bench: setup
 	$(PY) benchmarks/bench_refusal.py

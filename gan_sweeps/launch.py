@@ -1,17 +1,25 @@
-"""What one job of a sweep may use, read from the Hydra launcher that started it.
+"""What one job of a sweep may use, read from the Hydra launcher that started it and the allocation it runs in.
 
 - CPU threads: jobs that run side by side (``hydra/launcher=joblib``, ``submitit_local``) split the cores instead
   of each starting PyTorch's default of one thread per core, which oversubscribes the CPU (2 jobs x 2 threads on 2
-  cores run slower than 2 x 1). An explicit top-level ``threads=N`` always wins.
+  cores run slower than 2 x 1). The cores are those the job may use: inside a Slurm job its allocation
+  (``SLURM_CPUS_PER_TASK``, else ``SLURM_CPUS_ON_NODE`` over the tasks on the node), else the CPU affinity mask
+  (cgroups, taskset), so a 1-CPU Slurm job trains with 1 thread on a 64-core node. ``threads=N`` always wins.
 - GPUs: with several GPUs visible and jobs running side by side, job ``n`` trains on GPU ``n % count``, so a
   4-GPU box runs 4 jobs on 4 distinct devices (Lightning would put every job on GPU 0, hydra#2757). A run that asks
   for more than one device itself (``trainer.devices=2``: data-parallel training of one run) is left as it is.
-  A Slurm job (``submitit_slurm``) gets its own allocation, so it counts as running alone.
+  A Slurm job (``submitit_slurm``) gets its own allocation: Slurm sets ``CUDA_VISIBLE_DEVICES`` to its GPUs, so it
+  counts as running alone.
+- SIGTERM (``scancel``, a time limit, a shutdown): :func:`raise_on_sigterm` turns it into :class:`Terminated`, so
+  the run records itself as failed and the job still returns (submitit then has a result to collect: the sweep
+  goes on instead of losing the job).
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from typing import Any
 
 from omegaconf import DictConfig
@@ -53,14 +61,50 @@ def shares_terminal(hc: Any | None = None) -> bool:
     return parallel_jobs(hc) > 1
 
 
+def allocated_cores(environ: Any = None) -> int:
+    """CPU cores this process may use (see the module docstring)."""
+    env = os.environ if environ is None else environ
+    if env.get("SLURM_JOB_ID"):
+        if env.get("SLURM_CPUS_PER_TASK"):
+            return max(1, int(env["SLURM_CPUS_PER_TASK"]))
+        if env.get("SLURM_CPUS_ON_NODE"):
+            return max(1, int(env["SLURM_CPUS_ON_NODE"]) // max(1, int(env.get("SLURM_NTASKS_PER_NODE") or 1)))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def job_threads(cfg: DictConfig) -> int | None:
-    """Intra-op threads for this job: ``cfg.threads`` if set, else cores / parallel jobs; None: leave the default."""
+    """Intra-op threads for this job: ``cfg.threads`` if set, else its cores / parallel jobs; None: leave PyTorch's
+    default (one thread per core of the machine) when the job may use every core alone."""
     if cfg.get("threads"):
         return int(cfg.threads)
-    jobs = parallel_jobs()
-    if jobs <= 1:
+    cores, jobs = allocated_cores(), parallel_jobs()
+    if jobs <= 1 and cores >= (os.cpu_count() or 1):
         return None
-    return max(1, (os.cpu_count() or 1) // min(jobs, os.cpu_count() or 1))
+    return max(1, cores // min(jobs, cores))
+
+
+class Terminated(Exception):
+    """The job received SIGTERM (``scancel``, a time limit, a shutdown): its run is recorded as failed."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(f"received {signal.Signals(signum).name} (scancel, a time limit or a shutdown)")
+
+
+def raise_on_sigterm() -> Any:
+    """Make SIGTERM raise :class:`Terminated` in this (main) thread; returns the previous handler for
+    :func:`restore_sigterm`, or None where signals cannot be handled (not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def restore_sigterm(previous: Any) -> None:
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)
 
 
 def job_devices(cfg: DictConfig, gpu_count: int | None = None, hc: Any | None = None) -> Any:

@@ -22,7 +22,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
@@ -34,7 +34,7 @@ from gan_sweeps.callbacks.samples import SampleGrid
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config import ConfigError, validate
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
-from gan_sweeps.launch import job_devices, job_threads, shares_terminal
+from gan_sweeps.launch import job_devices, job_threads, raise_on_sigterm, restore_sigterm, shares_terminal
 from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
 from gan_sweeps.tracking import job_type, sweep_columns
@@ -108,16 +108,21 @@ def _quiet_libraries() -> None:
         logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
     for pattern in (".*smaller than the logging interval.*", ".*does not have many workers.*",
                     ".*`training_step` returned `None`.*", ".*is an invalid version and will not be supported.*",
-                    ".*LeafSpec.*is deprecated.*"):
+                    ".*LeafSpec.*is deprecated.*",
+                    ".*The `srun` command is available on your system but is not used.*"):  # Slurm installed
         warnings.filterwarnings("ignore", message=pattern)
 
 
 # ---- the task ----------------------------------------------------------------------------------------------------
-def objective_of(cfg: DictConfig, metrics: dict[str, Any]) -> float:
-    if metrics.get("status") != "completed":
-        return float("nan")
-    value = metrics.get(cfg.objective)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+def objective_of(cfg: DictConfig, metrics: dict[str, Any]) -> float | tuple[float, ...]:
+    """The ``objective`` metric as a float (NaN unless the run completed); a list of metrics (a multi-objective
+    Optuna study: ``objective=[eval/fid,eval/is]``) gives a tuple, one float per metric."""
+    names = list(cfg.objective) if isinstance(cfg.objective, ListConfig) else [cfg.objective]
+    values = []
+    for name in names:
+        value = metrics.get(name) if metrics.get("status") == "completed" else None
+        values.append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan"))
+    return values[0] if isinstance(cfg.objective, str) else tuple(values)
 
 
 def run(cfg: DictConfig) -> float:
@@ -134,6 +139,7 @@ def run(cfg: DictConfig) -> float:
     record.write(metrics)
     started = time.perf_counter()
     trainer = model = throughput = health = None
+    previous_sigterm = raise_on_sigterm()  # scancel: recorded as failed, and the job still returns (launch.py)
     try:
         validate(cfg)
         _quiet_libraries()
@@ -192,6 +198,7 @@ def run(cfg: DictConfig) -> float:
             (run_dir / "error.log").write_text(traceback.format_exc())
             log.error("run failed: %s: %s (traceback in %s)", type(exc).__name__, exc, run_dir / "error.log")
     finally:
+        restore_sigterm(previous_sigterm)
         metrics.update(_training_summary(model, trainer, throughput))
         metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
         if health is not None:

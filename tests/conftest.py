@@ -137,3 +137,28 @@ def wandb_run_record(run_dir: Path):
             if record.WhichOneof("record_type") == "run":
                 return record.run
     raise AssertionError(f"no run record in {path}")
+
+
+# ---- external services (tests/services.py): one per test session, shared by every test that needs it ----------
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on 127.0.0.1 (fails, never skips, when Debian's postgresql is missing)."""
+    from services import PostgresServer
+
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A one-node Slurm cluster with accounting on 127.0.0.1 (fails, never skips, when slurm-wlm is missing)."""
+    from services import SlurmCluster
+
+    cluster = SlurmCluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()

@@ -1,13 +1,14 @@
-"""Optuna pruning for runs launched by the Optuna sweeper (``hydra/sweeper=optuna``).
+"""Optuna pruning for runs launched by an Optuna sweeper (``hydra/sweeper=optuna``).
 
 After each periodic evaluation (``eval.every_n_epochs``) the run's objective is reported to its trial
 (``trial.report(value, epoch)``); when the study's pruner says so, ``optuna.TrialPruned`` is raised, which
 ``train.run`` records as status ``pruned`` and the sweeper tells Optuna as PRUNED.
 
-A job learns its trial from the overrides the sweeper adds (``optuna.storage``, ``optuna.study_name``,
-``optuna.trial``; see ``hydra_plugins.gan_sweeps_optuna.trial_link``) and reopens it from the storage: it may run in
-another process than the sweeper (joblib, submitit). Written for ``pytorch_lightning`` (optuna-integration's callback
-imports the ``lightning`` package, whose callbacks our Trainer refuses)."""
+The job side of the sweeper's trial contract (documented in ``hydra_plugins/gan_sweeps_optuna/trial_link.py``):
+a job of the sweeper finds ``optuna.trial`` in its config; when that node has a ``_target_``, instantiating it
+returns the running ``optuna.trial.Trial`` (reopened from the study's storage: the job may run in another process
+or machine than the sweeper). This module never imports the sweeper. Written for ``pytorch_lightning``
+(optuna-integration's callback imports the ``lightning`` package, whose callbacks our Trainer refuses)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import math
 from typing import Any
 
 import pytorch_lightning as pl
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from gan_sweeps.callbacks.evaluation import PeriodicEvaluation
 
@@ -27,35 +28,30 @@ class OptunaPruning(pl.Callback):
     """Reports ``objective`` from each :class:`PeriodicEvaluation` result to trial ``trial_number`` and stops the run
     when the pruner prunes it. Must come after ``evaluation`` in the Trainer's callbacks (hooks run in list order)."""
 
-    def __init__(self, evaluation: PeriodicEvaluation, objective: str, storage: str, study_name: str,
-                 trial_number: int):
+    def __init__(self, evaluation: PeriodicEvaluation, objective: str, link: Any):
         self.evaluation = evaluation
         self.objective = objective
-        self.storage = storage
-        self.study_name = study_name
-        self.trial_number = trial_number
+        self.link = link  # the ``optuna.trial`` config node: instantiate it to get the trial
+        self.trial_number = link.get("number")
         self._trial: Any = None
         self._reported_epoch = 0
         self._warned = False
 
     @classmethod
     def from_config(cls, cfg: DictConfig, evaluation: PeriodicEvaluation) -> "OptunaPruning | None":
-        """The callback for a job launched by the Optuna sweeper, or None for any other run."""
-        from hydra_plugins.gan_sweeps_optuna.trial_link import identity_of
-
-        identity = identity_of(cfg)
-        if identity is None:
+        """The callback for a job whose trial takes intermediate values, or None for any other run."""
+        link = OmegaConf.select(cfg, "optuna.trial", default=None)
+        if not isinstance(link, DictConfig) or "_target_" not in link:
             return None
-        storage, study_name, number = identity
-        return cls(evaluation, str(cfg.objective), storage, study_name, number)
+        return cls(evaluation, str(cfg.objective), link)
 
     @property
     def trial(self) -> Any:
         """The Optuna trial, opened from the storage on first use."""
         if self._trial is None:
-            from hydra_plugins.gan_sweeps_optuna.trial_link import open_trial
+            from hydra.utils import instantiate
 
-            self._trial = open_trial(self.storage, self.study_name, self.trial_number)
+            self._trial = instantiate(self.link)
         return self._trial
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

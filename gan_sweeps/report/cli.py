@@ -16,9 +16,8 @@ from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.report import render
 from gan_sweeps.report.runs import (NoRunsError, Run, expected_job_count, flatten, is_number, load_optimization_results,
                                     load_sweep)
-from gan_sweeps.report.table import (DIRECTIONS, Grid, Sweep, analyse, missing_keys, optimization_grids, pivot_grid,
-                                     name_list, run_grid, settings_grid, split_list,
-                                     swept_keys)
+from gan_sweeps.report.table import (DIRECTIONS, Grid, Sweep, analyse, missing_keys, name_list, optimization_grids,
+                                     pareto_grid, pivot_grid, run_grid, settings_grid, split_list, swept_keys)
 
 EXAMPLES = """examples:
   python -m gan_sweeps.report multirun/2024-05-01/12-00-00
@@ -218,6 +217,7 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
     settings = settings_grid(sweep, reference) if sweep.repeated else None
     pivot = pivot_grid(sweep, options.rows, options.cols, reference=reference) if options.rows or options.cols else None
     extra = [*(optimization_grids(optimization, runs) if optimization else []),
+             *[grid for grid in [pareto_grid(optimization or {})] if grid],  # several objectives
              *[grid for grid in [problems_grid(sweep)] if grid]]
     grids = [grid for grid in (settings, runs_table, pivot) if grid] + extra
     terminal = [grid for grid in (settings or runs_table, pivot) if grid] + extra

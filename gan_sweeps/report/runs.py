@@ -108,7 +108,8 @@ def _to_float(text: str | None) -> float | None:
 
 def read_csv_log(path: Path) -> dict[str, Series]:
     """Lightning CSVLogger output as ``{column: [(step, value), ...]}`` in step order; blank cells (the log is
-    sparse) and a truncated last line (a run still writing) are skipped. ``epoch`` and ``step`` are not returned as columns."""
+    sparse) and a truncated last line (a run still writing) are skipped. ``epoch`` and ``step`` are not returned
+    as columns."""
     series: dict[str, Series] = {}
     try:
         with open(path, newline="") as handle:

@@ -507,6 +507,8 @@ def optimization_grids(results: dict[str, Any], runs: Sequence[Run]) -> list[Gri
     rows: list[list[Any]] = []
     tables: list[Grid] = []
     for key, value in results.items():
+        if key == "solutions":
+            continue  # several objectives: shown by pareto_grid
         if key == "best_params" and isinstance(value, dict):
             rows += [[f"best_params.{k}", v] for k, v in value.items()]
         elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
@@ -530,6 +532,26 @@ def _records_grid(title: str, records: Sequence[dict[str, Any]]) -> Grid:
     flat = [flatten(record, sep=".") for record in records]
     header = list(dict.fromkeys(key for record in flat for key in record))
     return Grid(title=title, header=header, rows=[[record.get(key) for key in header] for record in flat])
+
+
+# ---- the sweeper's Pareto front (issue 13: multi-objective Optuna studies) ----------------------------------------
+def pareto_grid(results: dict[str, Any]) -> Grid | None:
+    """A multi-objective study's Pareto front (``solutions`` of ``optimization_results.yaml``): one row per trial on
+    the front, its run folder, each objective's value (named by the study's ``objective`` list and ``directions``)
+    and its parameters; None for a single-objective study."""
+    solutions = results.get("solutions")
+    if not isinstance(solutions, list):
+        return None
+    directions = list(results.get("directions") or [])
+    objective = results.get("objective")
+    names = list(objective) if isinstance(objective, list) else [f"objective {i}" for i in range(len(directions))]
+    columns = [f"{name} ({direction})" for name, direction in zip(names, directions)]
+    params = sorted({key for s in solutions for key in (s.get("params") or {})})
+    rows = [[s.get("trial"), s.get("run"), *list(s.get("values") or []),
+             *[(s.get("params") or {}).get(key) for key in params]] for s in solutions]
+    return Grid(title=f"Pareto front ({len(rows)} trials, optimization_results.yaml)",
+                header=["trial", "run", *columns, *params], rows=rows,
+                notes=["no trial on the front is better in every objective than another one"])
 
 
 def _same_value(text: str | None, value: Any) -> bool:

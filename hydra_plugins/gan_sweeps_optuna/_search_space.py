@@ -4,8 +4,9 @@ Sweep syntax understood (one dimension per key):
 
 =============================================  ===========================================================
 ``k=1,2,5`` / ``k=choice(1,2,5)`` / glob       categorical over the values
-``k=range(1,4)`` (integers)                    integers 1..3 (``tag(log, range(1, 9))``: log scale)
-``x=range(0.1,0.5,0.1)`` (floats)              categorical over the values
+``k=range(1,4)`` (integers)                    integers 1..3, the stop excluded as in Hydra (``tag(log, ...)``)
+``x=range(0.5,2.5,step=0.5)`` (floats)         floats 0.5..2.0 in steps of 0.5 (FloatDistribution with step)
+``x=shuffle(range(1,4))``                      categorical over 1, 2, 3
 ``lr=interval(1e-5,1e-2)``                     float in [1e-5, 1e-2] (``tag(log, interval(...))``: log scale)
 ``n=int(interval(1,8))``                       integer in [1, 8]
 =============================================  ===========================================================
@@ -50,6 +51,9 @@ class Dimension:
             return list(dist.choices)
         if isinstance(dist, IntDistribution) and not dist.log:
             return list(range(dist.low, dist.high + 1, dist.step))
+        if isinstance(dist, FloatDistribution) and dist.step is not None:
+            count = int(round((dist.high - dist.low) / dist.step)) + 1
+            return [round(dist.low + i * dist.step, 12) for i in range(count)]
         raise SearchSpaceError(f"{self.key}={self.source}: the grid sampler needs a finite list of values "
                                "(use choice(...), range(...) or a comma list)")
 
@@ -66,8 +70,16 @@ class SearchSpace:
         return {name: dim.distribution for name, dim in self.dimensions.items()}
 
     def overrides(self, params: dict[str, Any]) -> list[str]:
-        """A trial's overrides: the fixed ones, then one per sampled parameter."""
-        return self.fixed + [dim.override(params[name]) for name, dim in self.dimensions.items() if name in params]
+        """A trial's overrides: the fixed ones, then one per sampled parameter (``custom_search_space``'s own
+        parameters too, spelled ``name=value`` with the name as suggested, e.g. ``+w``)."""
+        extra = [f"{name}={format_value(value)}" for name, value in params.items() if name not in self.dimensions]
+        return self.fixed + [dim.override(params[name]) for name, dim in self.dimensions.items()
+                             if name in params] + extra
+
+    @property
+    def fixed_keys(self) -> set[str]:
+        """The keys the fixed overrides set (``~key`` deletions included), without ``+``/``~`` prefixes."""
+        return {line.split("=", 1)[0].lstrip("+~") for line in self.fixed}
 
     def described(self) -> dict[str, str]:
         """``{name: sweep as typed}``: the search space as text (part of the study's identity)."""
@@ -94,7 +106,10 @@ def format_value(value: Any) -> str:
 def _choices(override: Override) -> tuple[list[Any], dict[Any, str]]:
     """Categorical choices (plain values where Optuna allows them, else their text) and how to spell each."""
     values = list(override.sweep_iterator())
-    texts = list(override.sweep_string_iterator())
+    if getattr(override.value(), "shuffle", False):  # each iteration shuffles anew: spell the values themselves
+        texts = [format_value(v) for v in values]
+    else:
+        texts = list(override.sweep_string_iterator())
     choices, spelling = [], {}
     for value, text in zip(values, texts):
         choice = value if value is None or isinstance(value, _CATEGORICAL_TYPES) else text
@@ -103,6 +118,24 @@ def _choices(override: Override) -> tuple[list[Any], dict[Any, str]]:
         choices.append(choice)
         spelling[choice] = text
     return choices, spelling
+
+
+def _range_dimension(override: Override, key: str, name: str, value: RangeSweep, log: bool,
+                     source: str) -> Dimension:
+    """``range(start, stop[, step])``: integers, or floats when any bound or the step is a float; the stop is
+    excluded as in Hydra's own ``range`` (the official plugin includes it)."""
+    numbers = list(override.sweep_iterator())
+    if not numbers:
+        raise SearchSpaceError(f"{override.input_line}: the range is empty")
+    step = abs(value.step)
+    low, count = min(numbers), len(numbers)
+    if log and (step != 1 or low <= 0):
+        raise SearchSpaceError(f"{override.input_line}: a log-scale range needs step 1 and values > 0")
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in (value.start, value.stop, value.step)):
+        return Dimension(key, name, IntDistribution(low, max(numbers), step=step, log=log), source=source)
+    high = round(float(low) + float(step) * (count - 1), 12)  # no float noise from accumulating the step
+    return Dimension(key, name, FloatDistribution(float(low), high, step=None if log else float(step), log=log),
+                     source=source)
 
 
 def dimension_of(override: Override) -> Dimension:
@@ -122,18 +155,11 @@ def dimension_of(override: Override) -> Dimension:
         if isinstance(low, int) and isinstance(high, int):
             return Dimension(key, name, IntDistribution(low, high, log=log), source=source)
         return Dimension(key, name, FloatDistribution(float(low), float(high), log=log), source=source)
-    if isinstance(value, RangeSweep) and all(isinstance(v, int) and not isinstance(v, bool)
-                                             for v in (value.start, value.stop, value.step)):
-        numbers = list(override.sweep_iterator())
-        if not numbers:
-            raise SearchSpaceError(f"{override.input_line}: the range is empty")
-        step = abs(value.step)
-        if log and (step != 1 or min(numbers) <= 0):
-            raise SearchSpaceError(f"{override.input_line}: a log-scale range needs step 1 and values > 0")
-        return Dimension(key, name, IntDistribution(min(numbers), max(numbers), step=step, log=log), source=source)
+    if isinstance(value, RangeSweep) and not value.shuffle:
+        return _range_dimension(override, key, name, value, log, source)
     if log:
-        raise SearchSpaceError(f"{override.input_line}: tag(log, ...) needs interval(...) or an integer range(...)")
-    if isinstance(value, (ChoiceSweep, RangeSweep)) or override.is_discrete_sweep():
+        raise SearchSpaceError(f"{override.input_line}: tag(log, ...) needs interval(...) or range(...)")
+    if isinstance(value, (ChoiceSweep, RangeSweep)) or override.is_discrete_sweep():  # shuffle(range) too
         choices, spelling = _choices(override)
         if not choices:
             raise SearchSpaceError(f"{override.input_line}: no values to choose from")

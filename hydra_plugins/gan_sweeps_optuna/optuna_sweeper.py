@@ -3,7 +3,7 @@ Hydra's start-up scan of plugins does not import Optuna)."""
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List
 
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
@@ -13,12 +13,10 @@ from omegaconf import DictConfig
 class OptunaSweeper(Sweeper):
     """Runs an Optuna study whose trials are Hydra jobs; see ``config.OptunaSweeperConf`` for the keys."""
 
-    def __init__(self, sampler: Any, pruner: Any, direction: str, n_trials: int, n_jobs: int,
-                 storage: Optional[str], study_name: Optional[str], params: Optional[Any]) -> None:
+    def __init__(self, **keys: Any) -> None:  # the keys of config.OptunaSweeperConf (Hydra checks their names)
         from ._impl import OptunaSweeperImpl
 
-        self._impl = OptunaSweeperImpl(sampler=sampler, pruner=pruner, direction=direction, n_trials=n_trials,
-                                       n_jobs=n_jobs, storage=storage, study_name=study_name, params=params)
+        self._impl = OptunaSweeperImpl(**keys)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self._impl.setup(hydra_context=hydra_context, task_function=task_function, config=config)

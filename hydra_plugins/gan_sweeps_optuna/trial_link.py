@@ -1,13 +1,23 @@
-"""How a sweep job finds its Optuna trial: the overrides the sweeper adds to every job and the way back to the trial.
+"""The contract between a job and its Optuna trial (the only thing a job needs to know about this sweeper).
 
-The task function cannot be handed the trial object (jobs may run in other processes or machines, through joblib
-or submitit), so the sweeper passes the trial's identity as three overrides under the ``optuna`` config key::
+Every job the sweeper launches gets one config node, ``optuna.trial``, added by a ``++optuna.trial={...}``
+override (so it also appears in the job's ``.hydra/overrides.yaml``)::
 
-    ++optuna.storage='sqlite:////abs/multirun/optuna/<study>/optuna.db' ++optuna.study_name=<study> ++optuna.trial=3
+    optuna:
+      trial:
+        study_name: <study>
+        number: 3                # the trial number: its folder is <sweep dir>/3 (repeats: 3/0, 3/1, ...)
+        repeat: 0                # only in the repeat jobs of a trial (hydra.sweeper.repeats > 1)
+        # only where the trial can take intermediate values (one objective, no repeats):
+        _target_: hydra_plugins.gan_sweeps_optuna.trial_link.open_trial
+        storage: postgresql://optuna:***@db:5432/studies   # never a password
 
-and a job (the pruning callback) reopens the trial from the storage with :func:`open_trial`. The study's pruner is
-stored in the study's user attributes (``pruner``, a ``_target_`` dict) by the sweeper, so a job prunes with the
-pruner the sweep was started with.
+A job that wants to report intermediate values and be pruned calls ``hydra.utils.instantiate(cfg.optuna.trial)``
+when the node has a ``_target_``: it returns the running :class:`optuna.trial.Trial` (with the study's pruner),
+on which ``trial.report(value, step)`` and ``trial.should_prune()`` work; the job then raises
+``optuna.TrialPruned`` (or records ``status: pruned`` in its ``metrics.json``) and the sweeper tells PRUNED.
+The job never imports this plugin: Hydra instantiates the target. Its return value is what the trial is told
+(see ``_outcome``).
 
 This module is imported by Hydra's plugin scan at start-up: Optuna is imported inside the functions only."""
 
@@ -15,9 +25,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-NAMESPACE = "optuna"  # the config key holding a job's trial identity (never a search dimension)
-PRUNER_ATTR = "pruner"  # study user attribute: the pruner config of the sweep
-SQLITE_TIMEOUT_S = 120  # seconds a SQLite connection waits for another process's write lock
+NAMESPACE = "optuna"  # the job config key holding the trial link (never a search dimension)
+PRUNER_ATTR = "pruner"  # study user attribute: the pruner config of the sweep, used by open_trial
 
 
 def quote(text: str) -> str:
@@ -25,28 +34,14 @@ def quote(text: str) -> str:
     return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def identity_overrides(storage: str, study_name: str, number: int) -> list[str]:
-    """The overrides that tell a job which trial it is."""
-    return [f"++{NAMESPACE}.storage={quote(storage)}", f"++{NAMESPACE}.study_name={quote(study_name)}",
-            f"++{NAMESPACE}.trial={int(number)}"]
-
-
-def identity_of(cfg: Mapping[str, Any] | None) -> tuple[str, str, int] | None:
-    """``(storage, study_name, trial_number)`` from a job's config (its ``optuna`` node), or None outside a study."""
-    node = (cfg or {}).get(NAMESPACE) if hasattr(cfg, "get") else None
-    if not node or node.get("trial") is None or not node.get("storage") or not node.get("study_name"):
-        return None
-    return str(node["storage"]), str(node["study_name"]), int(node["trial"])
-
-
-def open_storage(url: str) -> Any:
-    """An Optuna RDB storage for ``url``. SQLite connections wait for locks (``timeout``) instead of failing with
-    "database is locked" when parallel jobs write at the same moment."""
-    import optuna
-
-    if url.startswith("sqlite:"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}})
-    return optuna.storages.RDBStorage(url)
+def link_override(study_name: str, number: int, *, storage: str | None = None, repeat: int | None = None) -> str:
+    """The override that gives a job its trial link; ``storage`` (already masked) makes the trial openable."""
+    items = [f"study_name:{quote(study_name)}", f"number:{int(number)}"]
+    if repeat is not None:
+        items.append(f"repeat:{int(repeat)}")
+    if storage is not None:
+        items += [f"_target_:{__name__}.open_trial", f"storage:{quote(storage)}"]
+    return f"++{NAMESPACE}.trial={{{','.join(items)}}}"
 
 
 def build_pruner(node: Mapping[str, Any] | None) -> Any:
@@ -60,13 +55,17 @@ def build_pruner(node: Mapping[str, Any] | None) -> Any:
     return instantiate(dict(node))
 
 
-def open_trial(storage_url: str, study_name: str, number: int) -> Any:
-    """The running :class:`optuna.trial.Trial` number ``number`` of the study, with the sweep's pruner, so that
-    ``report`` and ``should_prune`` work from inside a job."""
+def open_trial(storage: str, study_name: str, number: int) -> Any:
+    """The running :class:`optuna.trial.Trial` number ``number`` of the study, with the sweep's pruner. ``storage``
+    is the masked URL of the link; the password, if any, comes from the environment the sweeper passed on
+    (or PGPASSWORD / ~/.pgpass on the job's machine)."""
     import optuna
 
-    storage = open_storage(storage_url)
-    study_id = storage.get_study_id_from_name(study_name)
-    pruner = build_pruner(storage.get_study_user_attrs(study_id).get(PRUNER_ATTR))
-    study = optuna.load_study(study_name=study_name, storage=storage, pruner=pruner)
-    return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, number))
+    from ._storage import StorageSpec
+
+    spec = StorageSpec.for_job(storage)
+    backend = spec.open()
+    study_id = backend.get_study_id_from_name(study_name)
+    pruner = build_pruner(backend.get_study_user_attrs(study_id).get(PRUNER_ATTR))
+    study = optuna.load_study(study_name=study_name, storage=backend, pruner=pruner)
+    return optuna.trial.Trial(study, backend.get_trial_id_from_study_id_trial_number(study_id, int(number)))
