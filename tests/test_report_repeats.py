@@ -16,7 +16,7 @@ import yaml
 from gan_sweeps.report import ReportOptions, main, make_report
 from gan_sweeps.report.render import format_interval, format_value
 from gan_sweeps.report.stats import compare, summarize, welch_p_value
-from gan_sweeps.report.table import optimization_grids
+from gan_sweeps.report.table import optimization_grids, pareto_grid
 from test_report import column, completed_metrics, nested_config, quiet, titled, write_run
 
 # ---- statistics (pure functions) -----------------------------------------------------------------------------------
@@ -215,9 +215,17 @@ def test_terminal_table_fits_120_columns_and_shows_the_key_metrics(tmp_path, cap
 
 
 @pytest.mark.unit
-def test_a_list_of_solutions_in_optimization_results_gets_its_own_table():
-    grids = optimization_grids({"best_value": 1.0, "solutions": [{"values": [1.0, 2.0], "params": {"k": 1}},
-                                                                  {"values": [2.0, 1.0], "params": {"k": 3}}]}, [])
+def test_lists_of_records_in_optimization_results_get_their_own_tables():
+    """Any list of mappings (here the lost trials of a worker) becomes a table; a multi-objective study's
+    ``solutions`` are the Pareto-front table (pareto_grid), not a second copy of it."""
+    results = {"best_value": 1.0, "directions": ["minimize", "maximize"], "objective": ["eval/fid", "eval/is"],
+               "lost_trials": [{"trial": 2, "retried_as": 5}, {"trial": 4, "retried_as": 6}],
+               "solutions": [{"trial": 0, "values": [1.0, 2.0], "params": {"k": 1}},
+                             {"trial": 3, "values": [2.0, 3.0], "params": {"k": 3}}]}
+    grids = optimization_grids(results, [])
     assert [g.title for g in grids] == ["Best trial (optimization_results.yaml)",
-                                        "solutions (optimization_results.yaml)"]
-    assert grids[1].header == ["values", "params.k"] and grids[1].rows[1] == [[2.0, 1.0], 3]
+                                        "lost_trials (optimization_results.yaml)"]
+    assert grids[1].header == ["trial", "retried_as"] and grids[1].rows[1] == [4, 6]
+    front = pareto_grid(results)
+    assert front.header == ["trial", "run", "eval/fid (minimize)", "eval/is (maximize)", "k"]
+    assert front.rows == [[0, None, 1.0, 2.0, 1], [3, None, 2.0, 3.0, 3]]
