@@ -210,10 +210,11 @@ def train_classifier(phases: Sequence[TrainingPhase], recipe: TrainRecipe, devic
     with seeded(recipe.seed, device):
         net = Evaluator(num_classes=num_classes)
         net.reset_parameters()
-    pixels = torch.cat([p.images01.flatten() for p in phases])
-    net.input_mean.fill_(float(pixels.mean()))
-    net.input_std.fill_(float(pixels.std()))
-    del pixels
+    count = sum(p.images01.numel() for p in phases)  # pixel mean/std over all phases, without concatenating them
+    mean = sum(float(p.images01.sum(dtype=torch.float64)) for p in phases) / count
+    squares = sum(float((p.images01 - mean).square().sum(dtype=torch.float64)) for p in phases)
+    net.input_mean.fill_(mean)
+    net.input_std.fill_((squares / max(count - 1, 1)) ** 0.5)
     net.to(device).train()
     total_steps = sum(p.epochs * -(-len(p.labels) // recipe.batch_size) for p in phases)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr)
