@@ -25,9 +25,12 @@ import torch.nn.functional as F
 class GANLoss:
     """Base class. ``d_loss_bounded`` is False where D's loss has no floor (Wasserstein critics), so "D loss near
     0" does not mean that D separates real from fake perfectly (the run-health check for a collapsing D relies on
-    it). Which losses accept label smoothing is declared with their configs (``losses_config.py``)."""
+    it). Which losses accept label smoothing is declared with their configs (``losses_config.py``).
+    ``decision_threshold``: D calls an image real when its output is above it (None: a critic without a real/fake
+    decision); evaluation/discriminator.py reads it for D's accuracy."""
 
     d_loss_bounded = True
+    decision_threshold: float | None = 0.0  # a logit: D(x) = sigmoid(logit) > 1/2
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
         raise NotImplementedError
@@ -88,6 +91,11 @@ class LeastSquares(GANLoss):
     def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0):
         self.a, self.b, self.c = float(a), float(b), float(c)
 
+    @property
+    def decision_threshold(self) -> float:
+        """The midpoint of the fake and real targets."""
+        return (self.a + self.b) / 2
+
     @staticmethod
     def _half_mse(logits: torch.Tensor, target: float) -> torch.Tensor:
         return 0.5 * F.mse_loss(logits, torch.full_like(logits, target))
@@ -129,6 +137,7 @@ class Wasserstein(_CriticLoss):
     (``weight_clip``: WGAN, ``gradient_penalty``: WGAN-GP)."""
 
     d_loss_bounded = False
+    decision_threshold = None  # a score defined up to a constant
 
     @staticmethod
     def critic_gap(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

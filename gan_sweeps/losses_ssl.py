@@ -7,17 +7,15 @@ softplus(a) = log(1 + e^a):
     -log D(x)       = -log sigmoid(lse)     = softplus(-lse) = softplus(lse) - lse      (real images)
     -log(1 - D(x))  = -log sigmoid(-lse)    = softplus(lse)                             (generated images)
 
-``adv_logit(l)`` is that lse: the one real/fake logit of every other discriminator in the project."""
+``adv_logit(l)`` (nets/ssgan.py, where the discriminator defines it) is that lse: the one real/fake logit of every
+other discriminator in the project."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-
-def adv_logit(logits: torch.Tensor) -> torch.Tensor:
-    """The real/fake logit log Z(x) of K-output logits (N, K) -> (N,)."""
-    return torch.logsumexp(logits, dim=1)
+from gan_sweeps.nets.ssgan import adv_logit
 
 
 def unsupervised_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

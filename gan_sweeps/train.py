@@ -26,7 +26,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
-from gan_sweeps.callbacks.evaluation import PeriodicEvaluation, scalar_metrics
+from gan_sweeps.callbacks.evaluation import PeriodicEvaluation, PhaseSwitchEvaluation, scalar_metrics
 from gan_sweeps.callbacks.progress import Progress
 from gan_sweeps.callbacks.pruning import OptunaPruning
 from gan_sweeps.callbacks.health import RunHealth
@@ -154,6 +154,8 @@ def run(cfg: DictConfig) -> float:
         health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True))
         callbacks = [throughput, Progress(run_dir, throughput), SampleGrid(run_dir, epochs=cfg.get("sample_epochs")),
                      health]
+        if cfg.eval.get("enabled") and getattr(model, "phase_switch_epoch", None) is not None:
+            callbacks.append(PhaseSwitchEvaluation(run_dir, batch_size=cfg.eval.batch_size))
         if cfg.eval.get("enabled") and cfg.eval.get("every_n_epochs", 0) > 0:
             def periodic(module: GenerativeModule) -> dict[str, Any]:
                 results = _evaluate(cfg, module, datamodule, run_dir)
@@ -230,16 +232,11 @@ def _training_summary(model, trainer, throughput) -> dict[str, Any]:
 def _evaluate(cfg: DictConfig, model: GenerativeModule, datamodule: ImageDataModule, run_dir: Path) -> dict[str, Any]:
     if not cfg.eval.get("enabled", False):
         return {}
-    results = model.extra_metrics(datamodule, run_dir)
-    if not model.is_generative or not cfg.eval.get("sample_metrics", True):  # only the model's own metrics
-        return results
-    from gan_sweeps.evaluation import evaluate_generative
+    from gan_sweeps.evaluation.run import evaluate_run
 
-    return results | evaluate_generative(model, dataset=cfg.data.name, data_root=cfg.data.root,
-                               normalize=cfg.data.normalize, num_samples=cfg.eval.num_samples,
-                               cache_dir=os.path.expanduser(cfg.eval.cache_dir), out_dir=run_dir,
-                               device=model.device, batch_size=cfg.eval.batch_size,
-                               reconstruction=not any(key.startswith("eval/recon") for key in results))
+    return evaluate_run(model, datamodule, run_dir, num_samples=cfg.eval.num_samples,
+                        cache_dir=os.path.expanduser(cfg.eval.cache_dir), batch_size=cfg.eval.batch_size,
+                        sample_metrics=cfg.eval.get("sample_metrics", True))
 
 
 def _save_reference(cfg: DictConfig, run_dir: Path, device: torch.device) -> None:

@@ -12,11 +12,13 @@ import torch
 from matplotlib.image import imread
 
 from conftest import checked, job_dirs, read_metrics, run_cli
+from gan_sweeps.callbacks.samples import fixed_noise_grid, reconstruction_grid
 from gan_sweeps.config import ConfigError, Provenance, validate
 from gan_sweeps.data import to_unit_range
+from gan_sweeps.data.subsets import first_per_class
+from gan_sweeps.evaluation.autoencoding import reconstruction_scores
 from gan_sweeps.evaluation.retrieval import plot_embeddings
 from gan_sweeps.models import VAE, Autoencoder, DenoisingAutoencoder
-from gan_sweeps.models.autoencoder import first_per_class
 from gan_sweeps.train import build_datamodule, build_model
 
 
@@ -38,8 +40,8 @@ def test_family_shares_one_base(compose):
     assert classes == {"ae": Autoencoder, "dae": DenoisingAutoencoder, "vae": VAE}
     assert all(issubclass(c, Autoencoder) for c in classes.values())
     assert not Autoencoder.is_generative and not DenoisingAutoencoder.is_generative and VAE.is_generative
-    # Variants override hooks only: the training step, metrics and figures live once, in the base.
-    for name in ("training_step", "terms", "reconstruction_grid", "extra_metrics", "on_train_epoch_end"):
+    # Variants override hooks only: the training step and what the family can do live once, in the base.
+    for name in ("training_step", "terms", "encode", "decode", "reconstruct"):
         assert name not in vars(DenoisingAutoencoder) and name not in vars(VAE), name
     assert set(vars(DenoisingAutoencoder)) & {"corrupt"} and "corrupt" not in vars(VAE)
 
@@ -65,7 +67,7 @@ def test_dae_corrupts_only_in_training_mode_with_the_configured_std(compose):
     ae = build_model(compose("model=ae"))
     assert torch.equal(ae.train().corrupt(x01), x01)
     module.train()
-    assert module.reconstruction_metrics(x) == module.reconstruction_metrics(x)
+    assert reconstruction_scores(module, x) == reconstruction_scores(module, x)
     assert module.training  # restored
 
 
@@ -85,9 +87,10 @@ def test_each_arch_encodes_decodes_and_learns(compose, model, arch):
         module.terms(x)["loss"].backward()
         opt.step()
     assert float(module.terms(x)["loss"].detach()) < before
-    metrics = module.reconstruction_metrics(x)
-    assert metrics["recon_bce"] > 0 and metrics["recon_mse"] > 0
-    assert ("elbo" in metrics) == (model == "vae")
+    metrics = reconstruction_scores(module, x, batch_size=3)  # batch sizes 3, 3, 2: size-weighted means
+    assert metrics["eval/recon_bce"] == pytest.approx(float(module.eval().terms(x)["recon"].detach()), rel=1e-5)
+    assert metrics["eval/recon_mse"] > 0
+    assert ("eval/elbo" in metrics) == (model == "vae")
 
 
 @pytest.mark.unit
@@ -95,16 +98,15 @@ def test_reconstruction_grid_puts_reconstructions_under_inputs(compose):
     cfg = compose("model=ae")
     module = build_model(cfg).eval()
     x, y = build_datamodule(cfg).load(train=False)
-    module.grid_images = x[first_per_class(y, 2, 10)]
-    images, nrow = module.sample_grid()  # the AE's sample grid is its reconstruction grid
+    batch = x[first_per_class(y, 2, 10)]
+    images, nrow = reconstruction_grid(module, batch, 10)
     assert nrow == 10 and images.shape == (40, 1, 28, 28)
     assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
-    unit = to_unit_range(module.grid_images, cfg.data.normalize)
+    unit = to_unit_range(batch, cfg.data.normalize)
     assert torch.equal(images[:10], unit[:10]) and torch.equal(images[20:30], unit[10:])
+    assert torch.equal(images[10:20], to_unit_range(module.reconstruct(batch[:10]), cfg.data.normalize))
     assert torch.equal(y[first_per_class(y, 2, 10)], torch.arange(10).repeat(2))
-    vae = build_model(compose("model=vae"))
-    vae.grid_images = module.grid_images
-    assert vae.sample_grid()[0].shape[0] == 64  # a sampler keeps its fixed-noise grid
+    assert fixed_noise_grid(build_model(compose("model=vae")))[0].shape[0] == 64  # a sampler's fixed-noise grid
 
 
 @pytest.mark.unit

@@ -23,6 +23,7 @@ from gan_sweeps.data import from_unit_range, load_split
 from gan_sweeps.evaluation import (EvaluatorFeatures, class_entropy, class_histogram, conditional_accuracy,
                                    evaluate_generative, fid, get_evaluator, inception_score, kid, mode_collapse,
                                    reference_scores, save_confusion_png)
+from gan_sweeps.evaluation.autoencoding import reconstruction_scores
 from gan_sweeps.evaluation.evaluator import cache_path, unit_images, with_recipe
 
 DATA_ROOT = os.environ["GAN_SWEEPS_DATA"]  # set by conftest.py (../shared/datasets when not given)
@@ -85,10 +86,16 @@ class ReplayModel(nn.Module):
 
 
 class MeanPixelAutoencoder(ReplayModel):
-    """Adds the optional VAE/AE hook: batch means that evaluate_generative must average over the test split."""
+    """What the autoencoder evaluation reads: ``terms`` (batch means that must be averaged over the test split,
+    weighted by batch size) and ``reconstruct`` (perfect here)."""
 
-    def reconstruction_metrics(self, x: torch.Tensor) -> dict[str, float]:
-        return {"mean_pixel": float(x.mean()), "batch_size": float(len(x))}
+    device = torch.device("cpu")
+
+    def terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"recon": x.mean(), "batch_size": torch.tensor(float(len(x))), "loss": x.mean()}
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return x
 
 
 # ---- the evaluator and its cache ----------------------------------------------------------------------
@@ -339,16 +346,18 @@ def test_evaluate_conditional_real_images(mnist_evaluator, eval_cache, tmp_path)
 
 
 @pytest.mark.integration
-def test_evaluate_collapsed_model_and_reconstruction_hook(mnist_test01, mnist_evaluator, eval_cache):
+def test_evaluate_collapsed_model_and_reconstruction_scores(mnist_test01, mnist_evaluator, eval_cache):
     model = MeanPixelAutoencoder(*mnist_test01, normalize="none", collapsed=True)
     out = evaluate_generative(model, dataset="mnist", data_root=DATA_ROOT, normalize="none", num_samples=200,
                               cache_dir=eval_cache, out_dir=None, device="cpu", batch_size=3000)
     _check_json_ready(out)
     assert out["eval/mode_collapse"] and out["eval/class_entropy"] == pytest.approx(0.0)
     assert out["eval/is"] == pytest.approx(1.0, abs=1e-6) and out["eval/fid"] > 50
-    assert out["eval/mean_pixel"] == pytest.approx(float(mnist_test01[0].mean()), rel=1e-5)
+    rec = reconstruction_scores(model, mnist_test01[0], batch_size=3000)
+    assert rec["eval/recon_bce"] == pytest.approx(float(mnist_test01[0].mean()), rel=1e-5)
+    assert rec["eval/recon_mse"] == 0.0 and "eval/elbo" not in rec and "eval/loss" not in rec
     # Test batches of 3000, 3000, 3000, 1000: size-weighted mean of the batch sizes (an unweighted one is 2500).
-    assert out["eval/batch_size"] == pytest.approx((3 * 3000 ** 2 + 1000 ** 2) / 10_000)
+    assert rec["eval/batch_size"] == pytest.approx((3 * 3000 ** 2 + 1000 ** 2) / 10_000)
 
 
 @pytest.mark.integration

@@ -1,8 +1,10 @@
-"""Evaluation every N epochs: curves of FID/IS/... in the logs, and the values Optuna's pruner reads."""
+"""Evaluation during training: every N epochs (curves of FID/IS/... in the logs, the values Optuna's pruner reads)
+and at a model's phase switch."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Callable
 
 import pytorch_lightning as pl
@@ -31,3 +33,23 @@ class PeriodicEvaluation(pl.Callback):
         results = self.evaluate(pl_module)
         self.history.append({"epoch": epoch, **results})
         pl_module.log_dict(scalar_metrics(results), on_step=False, on_epoch=True)
+
+
+class PhaseSwitchEvaluation(pl.Callback):
+    """For models with a ``phase_switch_epoch`` (the Triplet GAN's last pre-training epoch): after that epoch, when
+    training goes on past it, score the embedding once (``evaluation.run.phase_switch_scores``), keep the numbers
+    in the module's ``pretrain_metrics`` (saved in checkpoints, reported as ``eval/pretrain/*``) and log them."""
+
+    def __init__(self, run_dir: str | Path, batch_size: int = 1000):
+        self.run_dir = Path(run_dir)
+        self.batch_size = batch_size
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        switch = getattr(pl_module, "phase_switch_epoch", None)
+        if switch is None or trainer.current_epoch + 1 != switch or (trainer.max_epochs or 0) <= switch:
+            return
+        from gan_sweeps.evaluation.run import phase_switch_scores
+
+        pl_module.pretrain_metrics = phase_switch_scores(pl_module, trainer.datamodule, self.run_dir,
+                                                         self.batch_size)
+        pl_module.log_dict(pl_module.pretrain_metrics, on_step=False, on_epoch=True)

@@ -34,6 +34,14 @@ def balanced_subset(labels: torch.Tensor, per_class: int, num_classes: int | Non
     return torch.cat(chosen)
 
 
+def first_per_class(labels: torch.Tensor, per_class: int, num_classes: int) -> torch.Tensor:
+    """Indices (per_class * num_classes,): the first image of each class, then the second of each class, ..."""
+    cols = [torch.nonzero(labels == c).squeeze(1)[:per_class] for c in range(num_classes)]
+    if any(len(c) < per_class for c in cols):
+        raise ValueError(f"every class needs {per_class} images, some have fewer")
+    return torch.stack(cols, 1).flatten()
+
+
 def complement(n: int, indices: torch.Tensor) -> torch.Tensor:
     """The indices in ``range(n)`` that are not in ``indices``, in increasing order."""
     keep = torch.ones(n, dtype=torch.bool)

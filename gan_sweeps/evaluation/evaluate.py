@@ -1,14 +1,16 @@
 """Scoring a generative model's samples, and the real data's own scores (the "reference row" of reports).
 
-Every score comes from one pass of the evaluator over the samples (features + logits, ``Evaluator.embed``); the
-real side of FID/KID is the test split's features cached with the evaluator. Keys are flat and JSON-ready:
+Every score comes from one seeded pass over the samples (``passes.sample_pass``) through the evaluator (features +
+logits, ``Evaluator.embed``) and, for models with a discriminator, through that discriminator; the real side of
+FID/KID is the test split's features cached with the evaluator. Keys are flat and JSON-ready:
 
 - ``eval/fid``, ``eval/kid_mean``, ``eval/kid_std``: samples vs the real test split (metrics.fid / metrics.kid);
 - ``eval/is``: classifier inception score; ``eval/class_hist`` (fractions per predicted class),
   ``eval/class_entropy`` (normalised to [0, 1]), ``eval/mode_collapse`` (metrics.mode_collapse);
 - conditional models: ``eval/cond_acc``, ``eval/conf_correct``, ``eval/conf_incorrect`` (seed 001, Table 1) and
   ``confusion.png`` in the run folder;
-- models with ``reconstruction_metrics``: ``eval/<key>`` averaged over the test split;
+- with a ``discriminator``: ``eval/d_fake_acc``, the share of the samples it calls fake (discriminator.py; the
+  cross-discriminator study's diagonal);
 - ``eval/num_samples``, ``eval/evaluator_test_acc``.
 """
 
@@ -18,64 +20,52 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
-from gan_sweeps.data import CLASS_NAMES, load_split, to_model_range, to_unit_range
+from gan_sweeps.data import CLASS_NAMES, load_split
 from gan_sweeps.atomic import atomic_write
 from gan_sweeps.evaluation.cache import load_or_build
-from gan_sweeps.evaluation.evaluator import (Evaluator, cache_path, evaluation_threads, get_evaluator, seeded,
-                                             unit_images)
+from gan_sweeps.evaluation.discriminator import RealFakeJudge
+from gan_sweeps.evaluation.evaluator import Evaluator, cache_path, evaluation_threads, get_evaluator, unit_images
 from gan_sweeps.evaluation.metrics import (class_entropy, class_histogram, conditional_accuracy, fid,
                                            inception_score, kid, mode_collapse, save_confusion_png)
+from gan_sweeps.evaluation.passes import Sampler, sample_pass
 
 REFERENCE_VERSION = 1  # bump when reference_scores computes anything differently
-
-
-class GenerativeModel(Protocol):
-    """What ``evaluate_generative`` needs from a model (``reconstruction_metrics`` is optional)."""
-
-    conditional: bool
-    num_classes: int
-    training: bool
-
-    def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor: ...
-
-    def train(self, mode: bool = True) -> Any: ...
+GenerativeModel = Sampler  # what ``evaluate_generative`` needs from a model
 
 
 # ---- building blocks ------------------------------------------------------------------------------------
-def balanced_labels(start: int, n: int, num_classes: int, device: torch.device | str) -> torch.Tensor:
-    """Labels start, start+1, ... modulo C: a run of batches cycles 0..C-1, so classes stay balanced."""
-    return torch.arange(start, start + n, device=device) % num_classes
+class EvaluatorConsumer:
+    """A ``sample_pass`` consumer collecting the evaluator's features and logits and the intended labels."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.evaluator = evaluator
+        self.feats: list[torch.Tensor] = []
+        self.logits: list[torch.Tensor] = []
+        self.labels: list[torch.Tensor] = []
+
+    def __call__(self, images01: torch.Tensor, labels: torch.Tensor | None) -> None:
+        f, lg = self.evaluator.embed(images01, batch_size=len(images01))
+        self.feats.append(f)
+        self.logits.append(lg)
+        if labels is not None:
+            self.labels.append(labels)
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        return torch.cat(self.feats), torch.cat(self.logits), (torch.cat(self.labels) if self.labels else None)
 
 
-@torch.no_grad()
-def embed_samples(model: GenerativeModel, evaluator: Evaluator, *, normalize: str, num_samples: int,
+def embed_samples(model: Sampler, evaluator: Evaluator, *, normalize: str, num_samples: int,
                   batch_size: int = 1000, seed: int = 0
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Generate ``num_samples`` in batches (eval mode, no grad, under ``seed``; the model's mode and the
-    global RNG are restored) and return the evaluator's features, logits and the intended labels (None for
-    unconditional models). Images are never all kept in memory."""
-    device = next(evaluator.parameters()).device
-    was_training = model.training
-    model.train(False)
-    feats, logits, labels = [], [], []
-    try:
-        with seeded(seed, device):
-            for start in range(0, num_samples, batch_size):
-                n = min(batch_size, num_samples - start)
-                y = balanced_labels(start, n, model.num_classes, device) if model.conditional else None
-                x01 = to_unit_range(model.generate(n, y).float(), normalize)
-                f, lg = evaluator.embed(x01, batch_size=n)
-                feats.append(f)
-                logits.append(lg)
-                if y is not None:
-                    labels.append(y)
-    finally:
-        model.train(was_training)
-    return torch.cat(feats), torch.cat(logits), (torch.cat(labels) if labels else None)
+    """The evaluator's features and logits of ``num_samples`` generated images (``passes.sample_pass``) and their
+    intended labels (None for unconditional models)."""
+    consumer = EvaluatorConsumer(evaluator)
+    sample_pass(model, [consumer], normalize=normalize, num_samples=num_samples, batch_size=batch_size, seed=seed)
+    return consumer.result()
 
 
 def distance_scores(evaluator: Evaluator, fake_features: torch.Tensor, real_features: torch.Tensor
@@ -104,49 +94,30 @@ def class_scores(logits: torch.Tensor, labels: torch.Tensor | None = None, class
     return out
 
 
-@torch.no_grad()
-def reconstruction_scores(model: Any, *, dataset: str, data_root: str | os.PathLike | None, normalize: str,
-                          device: torch.device | str, batch_size: int = 1000) -> dict[str, float]:
-    """``eval/<key>``: ``model.reconstruction_metrics`` (batch means) averaged over the test split, each batch
-    weighted by its size, in eval mode (restored after). Empty for models without that method."""
-    if not callable(getattr(model, "reconstruction_metrics", None)):
-        return {}
-    test = load_split(dataset, data_root, train=False)
-    device = getattr(model, "device", device)  # LightningModules know where they live
-    was_training = model.training
-    model.train(False)
-    sums: dict[str, float] = {}
-    try:
-        for start in range(0, len(test.images), batch_size):
-            x = to_model_range(test.images[start:start + batch_size], normalize).to(device)
-            for key, value in model.reconstruction_metrics(x).items():
-                sums[key] = sums.get(key, 0.0) + float(value) * len(x)
-    finally:
-        model.train(was_training)
-    return {f"eval/{k}": v / len(test.images) for k, v in sums.items()}
-
-
 # ---- entry points -------------------------------------------------------------------------------------
-def evaluate_generative(model: GenerativeModel, *, dataset: str, data_root: str | os.PathLike | None,
+def evaluate_generative(model: Sampler, *, dataset: str, data_root: str | os.PathLike | None,
                         normalize: str, num_samples: int, cache_dir: str | os.PathLike,
                         out_dir: str | os.PathLike | None, device: torch.device | str,
-                        batch_size: int = 1000, seed: int = 0, reconstruction: bool = True) -> dict[str, Any]:
+                        batch_size: int = 1000, seed: int = 0, discriminator: Any = None) -> dict[str, Any]:
     """Score ``num_samples`` generated images against the dataset's test split (keys: module docstring).
 
     Conditional models get labels cycling 0..C-1 (balanced classes). ``seed`` fixes the generation noise, so
     repeated evaluations of one model (periodic curves) differ only through the model; the caller's RNG state
-    is left untouched."""
+    is left untouched. ``discriminator``: a model whose discriminator also judges the samples in the same pass
+    (``discriminator.RealFakeJudge``)."""
     if num_samples < 2:
         raise ValueError(f"eval.num_samples must be at least 2, got {num_samples}")
     evaluator = get_evaluator(dataset, data_root, cache_dir, device)
+    judge = RealFakeJudge(discriminator) if discriminator is not None else None
     with evaluation_threads(evaluator):
-        feats, logits, labels = embed_samples(model, evaluator, normalize=normalize, num_samples=num_samples,
-                                              batch_size=batch_size, seed=seed)
+        consumer = EvaluatorConsumer(evaluator)
+        sample_pass(model, [consumer] + ([judge.consume] if judge else []), normalize=normalize,
+                    num_samples=num_samples, batch_size=batch_size, seed=seed)
+        feats, logits, labels = consumer.result()
         out = distance_scores(evaluator, feats, evaluator.info.test_features)
         out.update(class_scores(logits, labels, CLASS_NAMES.get(dataset), out_dir))
-        if reconstruction:  # False where the caller already has them (an autoencoder's own metrics)
-            out.update(reconstruction_scores(model, dataset=dataset, data_root=data_root, normalize=normalize,
-                                             device=device, batch_size=batch_size))
+    if judge is not None:
+        out["eval/d_fake_acc"] = judge.fake_accuracy
     out.update({"eval/num_samples": int(num_samples), "eval/evaluator_test_acc": float(evaluator.info.test_acc)})
     return out
 

@@ -6,9 +6,12 @@ padding, Keras' default (the seed used Keras): 28x28 -> 13x13x32 -> 6x6x64 -> 23
 padding 1 here (98.9 % on MNIST either way) and about 25 % cheaper. The 50 post-ReLU activations of the
 penultimate layer are the features FID/KID compare; the logits feed the inception score and class metrics.
 
-``get_evaluator`` trains one per (dataset, recipe) the first time and caches it as
+``train_classifier`` is the one training loop for this architecture: the cached evaluator and every classifier a
+study trains (real:generated mixes, sequential training) go through it, with per-epoch training and validation
+curves. ``get_evaluator`` trains one per (dataset, recipe) the first time and caches it as
 ``<cache_dir>/evaluator-<dataset>-<recipehash>.pt`` holding ``{state_dict, test_acc, conf_correct,
-conf_incorrect, recipe, train_seconds, test_features, test_logits, test_labels}``: the test split's features and
+conf_incorrect, recipe, train_seconds, history, test_features, test_logits, test_labels}`` (``history``: per-epoch
+training loss/accuracy and test loss/accuracy, seed 001's Fig. 23): the test split's features and
 logits are the real side of every later FID/KID, so no run recomputes them. The file is written to a temporary
 name and moved into place with ``os.replace`` (readers never see half a file) while an inter-process file lock
 is held, so jobs of a sweep that start together train it once: the first trains, the others wait and then load.
@@ -24,7 +27,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, ContextManager, Iterator
+from typing import Any, ContextManager, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -37,8 +40,8 @@ from gan_sweeps.evaluation.threads import adaptive_threads, fastest_threads
 
 log = logging.getLogger(__name__)
 
-# Bump when the architecture or the training code changes: old cache files then stop matching.
-ARCH_VERSION = 2
+# Bump when the architecture, the training code or the cache file's content changes: old files then stop matching.
+ARCH_VERSION = 3
 
 
 class Evaluator(nn.Module):
@@ -136,6 +139,7 @@ class EvaluatorInfo:
     conf_incorrect: float
     train_seconds: float
     trained_now: bool  # True when this call trained it; False when it was loaded from the cache
+    history: list[dict[str, Any]] = field(repr=False)  # per epoch: train_loss/acc, val_loss/acc on the test split
     test_features: torch.Tensor = field(repr=False)  # (N_test, 50), CPU float32
     test_logits: torch.Tensor = field(repr=False)  # (N_test, C)
     test_labels: torch.Tensor = field(repr=False)  # (N_test,) int64
@@ -177,35 +181,108 @@ def evaluation_threads(evaluator: Evaluator) -> ContextManager[int]:
     return fastest_threads(probe)
 
 
-def train_evaluator(dataset: str, data_root: str | os.PathLike | None, recipe: TrainRecipe,
-                    device: torch.device | str = "cpu") -> Evaluator:
-    """A freshly trained evaluator on the dataset's training split (see ``TrainRecipe``), in eval mode."""
-    split = load_split(dataset, data_root, train=True)
-    images, labels = split.images, split.labels
-    if recipe.train_size is not None:
-        images, labels = images[:recipe.train_size], labels[:recipe.train_size]
-    x, y = unit_images(images).to(device), labels.to(device)
+@dataclass
+class TrainingPhase:
+    """Epochs of training on one set of images: ``images01`` float (N, 1, 28, 28) in [0, 1], ``labels`` (N,)."""
+
+    name: str
+    images01: torch.Tensor
+    labels: torch.Tensor
+    epochs: int
+
+
+def train_classifier(phases: Sequence[TrainingPhase], recipe: TrainRecipe, device: torch.device | str = "cpu",
+                     validation: tuple[torch.Tensor, torch.Tensor] | None = None, num_classes: int = 10
+                     ) -> tuple[Evaluator, list[dict[str, Any]]]:
+    """A freshly trained classifier (eval mode) and its per-epoch history.
+
+    The phases run one after the other on one net, one optimizer and one learning-rate schedule spanning all their
+    steps (so training on generated images first and then on real ones differs from training on real ones only
+    in what the first epochs see). ``recipe`` gives batch size, learning rate, warm-up and seed (its ``epochs``
+    and ``train_size`` are the cached evaluator's: phases carry their own). The input standardisation uses the
+    pixel mean/std of all phases' images. History rows: ``epoch`` (1-based), ``data`` (the phase's name),
+    ``train_loss``/``train_acc`` (means over the epoch's batches) and, with ``validation`` ([0, 1] images,
+    labels), ``val_loss``/``val_acc`` after the epoch."""
+    phases = [p for p in phases if p.epochs > 0]
+    if not phases or any(len(p.labels) == 0 for p in phases):
+        raise ValueError("a classifier needs at least one epoch on a non-empty training set")
+    device = torch.device(device)
     with seeded(recipe.seed, device):
-        net = Evaluator(num_classes=int(labels.max()) + 1)
+        net = Evaluator(num_classes=num_classes)
         net.reset_parameters()
-    net.input_mean.fill_(float(x.mean()))
-    net.input_std.fill_(float(x.std()))
+    count = sum(p.images01.numel() for p in phases)  # pixel mean/std over all phases, without concatenating them
+    mean = sum(float(p.images01.sum(dtype=torch.float64)) for p in phases) / count
+    squares = sum(float((p.images01 - mean).square().sum(dtype=torch.float64)) for p in phases)
+    net.input_mean.fill_(mean)
+    net.input_std.fill_((squares / max(count - 1, 1)) ** 0.5)
     net.to(device).train()
+    total_steps = sum(p.epochs * -(-len(p.labels) // recipe.batch_size) for p in phases)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, pct_start=recipe.warmup,
-                                                total_steps=recipe.epochs * -(-len(x) // recipe.batch_size))
+                                                total_steps=total_steps)
     gen = torch.Generator().manual_seed(recipe.seed)
-    batches = (idx for _ in range(recipe.epochs)
-               for idx in torch.randperm(len(x), generator=gen).to(device).split(recipe.batch_size))
-    if torch.device(device).type == "cpu":
-        batches = adaptive_threads(batches)
-    for idx in batches:
-        loss = F.cross_entropy(net(x[idx]), y[idx])
+    data = [(p, p.images01.to(device), p.labels.to(device)) for p in phases]
+    history: list[dict[str, Any]] = []
+    sums = torch.zeros(3, device=device, dtype=torch.float64)  # loss sum, correct, seen (no sync per step)
+
+    def epoch_end(phase: TrainingPhase) -> None:  # runs inside the batch iterator: not timed by adaptive_threads
+        loss_sum, correct, seen = sums.tolist()
+        row = {"epoch": len(history) + 1, "data": phase.name, "train_loss": loss_sum / seen,
+               "train_acc": correct / seen}
+        if validation is not None:
+            row.update(_validate(net, *validation, recipe.batch_size * 8))
+        history.append(row)
+        sums.zero_()
+
+    def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for phase, x, y in data:
+            for _ in range(phase.epochs):
+                for idx in torch.randperm(len(y), generator=gen).to(device).split(recipe.batch_size):
+                    yield x[idx], y[idx]
+                epoch_end(phase)
+
+    steps = adaptive_threads(batches()) if device.type == "cpu" else batches()
+    for xb, yb in steps:
+        logits = net(xb)
+        loss = F.cross_entropy(logits, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-    return net.eval()
+        with torch.no_grad():
+            sums += torch.stack([loss.detach().double() * len(yb), (logits.argmax(1) == yb).sum().double(),
+                                 sums.new_tensor(len(yb))])
+    return net.eval(), history
+
+
+@torch.no_grad()
+def _validate(net: Evaluator, images01: torch.Tensor, labels: torch.Tensor, batch_size: int) -> dict[str, float]:
+    """Mean cross-entropy and accuracy on a held-out set (the net is put back in training mode)."""
+    net.eval()
+    loss, correct = 0.0, 0
+    try:
+        for start in range(0, len(labels), batch_size):
+            x, y = images01[start:start + batch_size], labels[start:start + batch_size]
+            logits = net(x.to(net.input_mean.device))
+            y = y.to(logits.device)
+            loss += float(F.cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(1) == y).sum())
+    finally:
+        net.train()
+    return {"val_loss": loss / len(labels), "val_acc": correct / len(labels)}
+
+
+def train_evaluator(dataset: str, data_root: str | os.PathLike | None, recipe: TrainRecipe,
+                    device: torch.device | str = "cpu") -> tuple[Evaluator, list[dict[str, Any]]]:
+    """A freshly trained evaluator on the dataset's training split (see ``TrainRecipe``), in eval mode, and its
+    history (validation: the test split)."""
+    split = load_split(dataset, data_root, train=True)
+    images, labels = split.images, split.labels
+    if recipe.train_size is not None:
+        images, labels = images[:recipe.train_size], labels[:recipe.train_size]
+    test = load_split(dataset, data_root, train=False)
+    return train_classifier([TrainingPhase("real", unit_images(images), labels, recipe.epochs)], recipe, device,
+                            validation=(unit_images(test.images), test.labels), num_classes=int(labels.max()) + 1)
 
 
 def _build_entry(dataset: str, data_root: str | os.PathLike | None, recipe: TrainRecipe,
@@ -214,7 +291,7 @@ def _build_entry(dataset: str, data_root: str | os.PathLike | None, recipe: Trai
     from gan_sweeps.evaluation.metrics import conditional_accuracy
 
     start = time.perf_counter()
-    net = train_evaluator(dataset, data_root, recipe, device)
+    net, history = train_evaluator(dataset, data_root, recipe, device)
     train_seconds = time.perf_counter() - start
     test = load_split(dataset, data_root, train=False)
     with evaluation_threads(net):
@@ -223,7 +300,7 @@ def _build_entry(dataset: str, data_root: str | os.PathLike | None, recipe: Trai
     log.info("evaluator for %s trained in %.1f s: test accuracy %.4f", dataset, train_seconds, scores["acc"])
     return {"state_dict": {k: v.cpu() for k, v in net.state_dict().items()}, "test_acc": scores["acc"],
             "conf_correct": scores["conf_correct"], "conf_incorrect": scores["conf_incorrect"],
-            "recipe": {"dataset": dataset, **asdict(recipe)}, "train_seconds": train_seconds,
+            "recipe": {"dataset": dataset, **asdict(recipe)}, "train_seconds": train_seconds, "history": history,
             "test_features": feats.cpu(), "test_logits": logits.cpu(), "test_labels": test.labels.clone()}
 
 
@@ -242,7 +319,7 @@ def _from_entry(entry: dict[str, Any], dataset: str, path: Path, trained_now: bo
     net.to(device).eval().requires_grad_(False)
     net.info = EvaluatorInfo(dataset=dataset, recipe=entry["recipe"], path=path, test_acc=entry["test_acc"],
                              conf_correct=entry["conf_correct"], conf_incorrect=entry["conf_incorrect"],
-                             train_seconds=entry["train_seconds"], trained_now=trained_now,
+                             train_seconds=entry["train_seconds"], trained_now=trained_now, history=entry["history"],
                              test_features=entry["test_features"], test_logits=entry["test_logits"],
                              test_labels=entry["test_labels"])
     return net

@@ -155,27 +155,36 @@ def conditional_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> dict[str,
     conf, pred = probs.max(1)
     correct = pred == labels
     confusion = multiclass_confusion_matrix(pred, labels, num_classes=probs.shape[1]).numpy()
-
-    def mean_or_nan(values: torch.Tensor) -> float:
-        return float(values.double().mean()) if len(values) else float("nan")
-
-    return {"acc": float(correct.double().mean()), "conf_correct": mean_or_nan(conf[correct]),
-            "conf_incorrect": mean_or_nan(conf[~correct]), "confusion": confusion}
+    return {"acc": float(correct.double().mean()), "conf_correct": _mean_or_nan(conf[correct]),
+            "conf_incorrect": _mean_or_nan(conf[~correct]), "confusion": confusion}
 
 
-def save_confusion_png(matrix: np.ndarray, class_names: Sequence[str], path: str | Path, title: str = "") -> Path:
-    """Confusion matrix figure (rows: intended class, columns: predicted; colour = row fraction, text = count).
+def _mean_or_nan(values: torch.Tensor) -> float:
+    return float(values.double().mean()) if len(values) else float("nan")
 
-    Uses matplotlib's object API with the Agg canvas (no pyplot state, works headless)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
+def per_class_scores(probs: torch.Tensor, labels: torch.Tensor) -> list[dict[str, float]]:
+    """Per class c (by intended/true label): ``n``, ``acc`` (share predicted c), ``conf`` (mean max probability),
+    ``conf_correct`` / ``conf_incorrect`` (its mean over the correctly / incorrectly classified images; NaN when
+    there are none)."""
+    probs, labels = probs.detach().cpu(), labels.detach().cpu().long()
+    conf, pred = probs.max(1)
+    rows = []
+    for c in range(probs.shape[1]):
+        members = labels == c
+        correct = pred[members] == c
+        c_conf = conf[members]
+        rows.append({"n": int(members.sum()), "acc": _mean_or_nan(correct), "conf": _mean_or_nan(c_conf),
+                     "conf_correct": _mean_or_nan(c_conf[correct]), "conf_incorrect": _mean_or_nan(c_conf[~correct])})
+    return rows
+
+
+def draw_confusion(ax, matrix: np.ndarray, class_names: Sequence[str], title: str = "") -> object:
+    """A confusion matrix on matplotlib axes (rows: intended class, columns: predicted; colour = row fraction,
+    text = count); returns the image (for a colour bar)."""
     matrix = np.asarray(matrix)
     fractions = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
     n = len(class_names)
-    fig = Figure(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
     im = ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
     for i in range(n):
         for j in range(n):
@@ -188,6 +197,21 @@ def save_confusion_png(matrix: np.ndarray, class_names: Sequence[str], path: str
     ax.set_ylabel("intended")
     if title:
         ax.set_title(title, fontsize=9)
+    return im
+
+
+def save_confusion_png(matrix: np.ndarray, class_names: Sequence[str], path: str | Path, title: str = "") -> Path:
+    """Confusion matrix figure (``draw_confusion``) as a PNG.
+
+    Uses matplotlib's object API with the Agg canvas (no pyplot state, works headless)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    n = len(class_names)
+    fig = Figure(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    im = draw_confusion(ax, matrix, class_names, title)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))

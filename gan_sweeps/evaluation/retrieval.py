@@ -20,7 +20,6 @@ A query whose class has no database item has AP 0."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -77,12 +76,6 @@ def retrieval_metrics(queries: torch.Tensor, query_labels: torch.Tensor, databas
         ap_sum += float(torch.where(relevant > 0, ap, torch.zeros_like(ap)).sum())
     n = len(queries)
     return {"knn_acc": correct / n, "map": ap_sum / n}
-
-
-@torch.no_grad()
-def embed(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """``fn`` applied to ``images`` in batches, concatenated."""
-    return torch.cat([fn(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
 def pca_2d(x: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,10 @@
 """What every generative LightningModule shares: manual optimisation, one update block, divergence checks,
-optimizer construction from the ``optim`` group, a fixed-noise sample grid and loss bookkeeping."""
+optimizer construction from the ``optim`` group, the fixed noise of sample grids and loss bookkeeping.
+
+Models say what they can do (``generate``/``decode``; adversarial models ``discriminate``; autoencoders ``encode``,
+``reconstruct``; the semi-supervised ones ``classify``/``embed``) and never what to measure or draw: metrics and
+figures live in ``gan_sweeps.evaluation`` (the end-of-run evaluation and the studies) and ``gan_sweeps.callbacks``
+(grids during training)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from gan_sweeps.data import to_unit_range
 from gan_sweeps.optim import build_optimizer
 
 
@@ -19,9 +23,11 @@ class Diverged(RuntimeError):
 
 
 class GenerativeModule(pl.LightningModule):
-    """Base class. Subclasses define ``configure_optimizers`` roles, ``training_step`` and ``generate``.
+    """Base class. Subclasses define ``configure_optimizers`` roles, ``training_step`` and ``decode``.
 
-    ``conditional`` models take class labels in ``generate``; ``num_classes`` is the dataset's class count."""
+    ``conditional`` models take class labels in ``generate``; ``num_classes`` is the dataset's class count;
+    ``fixed_z`` is the noise of the per-epoch sample grids (saved in checkpoints: a resumed run draws the same
+    grid)."""
 
     conditional = False
     is_generative = True  # False for plain autoencoders: no sample metrics (FID/IS) at the end
@@ -92,11 +98,6 @@ class GenerativeModule(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.steps_done = defaultdict(int, checkpoint.get("gan_sweeps_steps", {}))
 
-    # ---- evaluation hooks ----------------------------------------------------------------------------------------
-    def extra_metrics(self, datamodule, run_dir) -> dict:
-        """Variant-specific end-of-run metrics and figures (e.g. retrieval mAP); keys like ``eval/...``."""
-        return {}
-
     # ---- sampling ------------------------------------------------------------------------------------------
     def sample_labels(self, n: int) -> torch.Tensor | None:
         return torch.randint(0, self.num_classes, (n,), device=self.device) if self.conditional else None
@@ -110,20 +111,6 @@ class GenerativeModule(pl.LightningModule):
 
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
-
-    @torch.no_grad()
-    def sample_grid(self) -> tuple[torch.Tensor, int]:
-        """Images in [0, 1] from the fixed noise, and the grid's row length (one row per class if conditional)."""
-        was_training = self.training
-        self.eval()
-        try:
-            labels = (torch.arange(self.num_classes, device=self.device).repeat_interleave(self.num_classes)
-                      if self.conditional else None)
-            images = self.decode(self.fixed_z, labels)
-        finally:
-            self.train(was_training)
-        nrow = self.num_classes if self.conditional else int(len(self.fixed_z) ** 0.5)
-        return to_unit_range(images.float(), self.normalize), nrow
 
 
 def count_parameters(module: nn.Module) -> int:

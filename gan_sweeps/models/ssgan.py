@@ -9,19 +9,18 @@ and the generator minimises feature matching on an intermediate discriminator la
 non_saturating``, -log D(G(z))). Labelled batches come from ``datamodule.labelled_images/labels`` (the class-balanced
 subset ``data.labelled_per_class``); the real batches of the loop are the unlabelled rest of the training split.
 
-``SemiSupervisedGAN`` holds what the Triplet GAN shares (labelled data, data-dependent init, generator objective,
-batched evaluation of the discriminator in eval mode); ``SSGAN`` adds the classification loss and its metric."""
+``SemiSupervisedGAN`` holds what the Triplet GAN shares (labelled data, data-dependent init, generator objective);
+``SSGAN`` adds the classification loss and ``classify`` (D's class logits), which the end-of-run evaluation scores
+on the test split (``eval/ssl_acc``, evaluation/run.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from gan_sweeps.data.subsets import LabelledBatches
-from gan_sweeps.evaluation.retrieval import embed
 from gan_sweeps.losses import GANLoss
 from gan_sweeps.losses_ssl import (feature_matching_loss, non_saturating_g_loss, supervised_loss,
                                    unsupervised_d_loss)
@@ -39,8 +38,8 @@ class SemiSupervisedGAN(AdversarialModule):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: Any = None, *,
                  g_loss: str = "feature_matching", feature_key: str = "features", unsupervised_weight: float = 0.5,
                  labelled_batch_size: int = 100, data_init: bool = True, data_init_size: int = 500,
-                 eval_batch_size: int = 1000, **adversarial: Any):
-        super().__init__(generator, discriminator, GANLoss(), **adversarial)  # never called: D's own objective
+                 **adversarial: Any):
+        super().__init__(generator, discriminator, GANLoss(), **adversarial)  # no-op loss hooks (no clipping)
         if g_loss not in G_LOSSES:
             raise ValueError(f"unknown model.g_loss {g_loss!r}; choose one of {list(G_LOSSES)}")
         if self.label_smoothing:
@@ -50,12 +49,10 @@ class SemiSupervisedGAN(AdversarialModule):
         self.unsupervised_weight = unsupervised_weight
         self.labelled_batch_size = labelled_batch_size
         self.data_init, self.data_init_size = data_init, data_init_size
-        self.eval_batch_size = eval_batch_size
         self.labelled_images: torch.Tensor | None = None
         self.labelled_labels: torch.Tensor | None = None
         self.labelled: LabelledBatches | None = None
         self.initialised = False  # data-dependent init done (or weights restored from a checkpoint)
-        self._test_split: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # ---- data --------------------------------------------------------------------------------------------------
     def attach_labelled(self, images: torch.Tensor, labels: torch.Tensor, seed: int = 0) -> None:
@@ -88,20 +85,9 @@ class SemiSupervisedGAN(AdversarialModule):
         super().on_load_checkpoint(checkpoint)
         self.initialised = True  # never re-initialise restored weights
 
-    def test_split(self, datamodule) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._test_split is None or self._test_split[0].device != self.device:
-            self._test_split = datamodule.load(train=False, device=self.device)
-        return self._test_split
-
-    @torch.no_grad()
-    def d_outputs(self, images: torch.Tensor, key: str) -> torch.Tensor:
-        """``discriminator(images)[key]`` in eval mode (no noise), batched; the module's mode is restored."""
-        was_training = self.training
-        self.eval()
-        try:
-            return embed(lambda x: self.discriminator(x.to(self.device), None)[key], images, self.eval_batch_size)
-        finally:
-            self.train(was_training)
+    def d_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """The discriminator's K outputs for a batch (no noise in eval mode)."""
+        return self.discriminator(images.to(self.device), None)["logits"]
 
     # ---- objectives ----------------------------------------------------------------------------------------------
     def g_objective(self, fake: torch.Tensor, fake_labels, real: torch.Tensor, real_labels) -> torch.Tensor:
@@ -136,12 +122,6 @@ class SSGAN(SemiSupervisedGAN):
                      train_acc=(lab_logits.detach().argmax(1) == y_lab).float().mean())
         return terms
 
-    @torch.no_grad()
-    def classification_metrics(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        pred = self.d_outputs(images, "logits").argmax(1)
-        wrong = int((pred != labels.to(pred.device)).sum())
-        return {"eval/ssl_acc": 1.0 - wrong / len(labels), "eval/ssl_errors": wrong}
-
-    def extra_metrics(self, datamodule, run_dir: str | Path) -> dict:
-        """Test-split accuracy of the discriminator's classifier and its error count (of 10,000 for MNIST)."""
-        return self.classification_metrics(*self.test_split(datamodule))
+    def classify(self, images: torch.Tensor) -> torch.Tensor:
+        """Class logits (N, K) of the discriminator's classifier."""
+        return self.d_logits(images)

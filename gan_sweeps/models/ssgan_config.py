@@ -24,7 +24,6 @@ class SSGANModuleConfig:
     unsupervised_weight: float = II("model.unsupervised_weight")
     labelled_batch_size: int = II("batch_size")
     data_init: bool = II("model.data_init")
-    eval_batch_size: int = II("eval.batch_size")
 
 
 @dataclass

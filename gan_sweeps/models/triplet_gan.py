@@ -7,43 +7,48 @@ The discriminator's last layer is an M-dimensional embedding (``model.embedding_
 2. triplet training, the remaining epochs: loss_D = triplet loss + unsupervised_weight * unsupervised loss, on
    ``triplets_per_epoch`` random triplets from the labelled subset per epoch (ceil(triplets / batches) per D step).
 
-The generator is trained by feature matching throughout. At the phase switch (end of the last pre-training epoch)
-and at every evaluation the test split is embedded and scored against the training split (9-NN accuracy and
-retrieval mAP, evaluation/retrieval.py); the phase-switch numbers are reported as ``eval/pretrain/*``."""
+The generator is trained by feature matching throughout. The model exposes ``embed`` (the M-dimensional outputs)
+and its ``phase_switch_epoch``; at the phase switch (end of the last pre-training epoch, a callback) and at every
+evaluation the test split is embedded and scored against the training split (9-NN accuracy and retrieval mAP,
+evaluation/retrieval.py); the phase-switch numbers, kept in ``pretrain_metrics`` (and in checkpoints), are
+reported as ``eval/pretrain/*``."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from gan_sweeps.data.subsets import TripletSampler
-from gan_sweeps.evaluation.retrieval import plot_embeddings, retrieval_metrics
 from gan_sweeps.losses_ssl import triplet_loss
 from gan_sweeps.models.ssgan import SemiSupervisedGAN
 
 
 class TripletGAN(SemiSupervisedGAN):
-    def __init__(self, *args: Any, pretrain_epochs: int = 50, triplets_per_epoch: int = 60000, knn_k: int = 9,
-                 eval_at_phase_switch: bool = True, retrieval_chunk: int = 256, **kwargs: Any):
+    def __init__(self, *args: Any, pretrain_epochs: int = 50, triplets_per_epoch: int = 60000, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if pretrain_epochs < 0 or triplets_per_epoch < 1:
             raise ValueError("model.pretrain_epochs must be >= 0 and model.triplets_per_epoch >= 1")
         self.pretrain_epochs = pretrain_epochs
         self.triplets_per_epoch = triplets_per_epoch
-        self.knn_k = knn_k
-        self.eval_at_phase_switch = eval_at_phase_switch
-        self.retrieval_chunk = retrieval_chunk
         self.triplets: TripletSampler | None = None
-        self.pretrain_metrics: dict[str, float] = {}
-        self._ended_in_pretraining = False
+        self.pretrain_metrics: dict[str, float] = {}  # eval/pretrain/*, set by the phase-switch evaluation
+        self.ended_in_pretraining = False  # the run stopped before triplet training began
 
     # ---- phases --------------------------------------------------------------------------------------------------
     @property
     def phase(self) -> str:
         return "pretrain" if self.current_epoch < self.pretrain_epochs else "triplet"
+
+    @property
+    def phase_switch_epoch(self) -> int:
+        """The 1-based epoch after which triplet training starts."""
+        return self.pretrain_epochs
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """The M-dimensional embedding of a batch (the discriminator's last layer, no noise in eval mode)."""
+        return self.d_logits(images)
 
     def attach_labelled(self, images, labels, seed: int = 0) -> None:
         super().attach_labelled(images, labels, seed)
@@ -68,40 +73,8 @@ class TripletGAN(SemiSupervisedGAN):
         terms.update(loss=trip + self.unsupervised_weight * terms["unsup"], triplet=trip)
         return terms
 
-    def on_train_epoch_end(self) -> None:
-        super().on_train_epoch_end()
-        switching = self.current_epoch + 1 == self.pretrain_epochs and self.trainer.max_epochs > self.pretrain_epochs
-        if switching and self.eval_at_phase_switch:
-            run_dir = Path(self.trainer.default_root_dir)
-            scores = self.retrieval(self.trainer.datamodule, run_dir / "embeddings_pretrain.png", "after pre-training")
-            self.pretrain_metrics = {f"eval/pretrain/{k}": v for k, v in scores.items()}
-            self.log_dict(self.pretrain_metrics, on_step=False, on_epoch=True)
-
     def on_train_end(self) -> None:
-        self._ended_in_pretraining = self.current_epoch <= self.pretrain_epochs and not self.pretrain_metrics
-
-    # ---- evaluation ------------------------------------------------------------------------------------------------
-    @torch.no_grad()
-    def retrieval(self, datamodule, plot_path: Path | None = None, title: str = "") -> dict[str, float]:
-        """9-NN accuracy and mAP of test embeddings against the training split (database), plus the PCA plot."""
-        test_x, test_y = self.test_split(datamodule)
-        database = self.d_outputs(datamodule.train_images, "logits")
-        queries = self.d_outputs(test_x, "logits")
-        scores = retrieval_metrics(queries, test_y, database, datamodule.train_labels, k=self.knn_k,
-                                   chunk_size=self.retrieval_chunk)
-        if plot_path is not None:
-            plot_embeddings(queries, test_y, plot_path,
-                            f"test embeddings, M={queries.shape[1]}" + (f", {title}" if title else ""))
-        return scores
-
-    def extra_metrics(self, datamodule, run_dir: str | Path) -> dict:
-        scores = self.retrieval(datamodule, Path(run_dir) / "embeddings.png")
-        out = {f"eval/{k}": v for k, v in scores.items()}
-        if self.pretrain_metrics:
-            out.update(self.pretrain_metrics)
-        elif self._ended_in_pretraining:  # the run never reached triplet training: its final state is pre-trained
-            out.update({f"eval/pretrain/{k}": v for k, v in scores.items()})
-        return out
+        self.ended_in_pretraining = self.current_epoch <= self.pretrain_epochs and not self.pretrain_metrics
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         super().on_save_checkpoint(checkpoint)

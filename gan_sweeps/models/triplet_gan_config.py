@@ -17,7 +17,6 @@ class TripletModuleConfig(SSGANModuleConfig):
     _target_: str = "gan_sweeps.models.triplet_gan.TripletGAN"
     pretrain_epochs: int = II("model.pretrain_epochs")
     triplets_per_epoch: int = II("model.triplets_per_epoch")
-    eval_at_phase_switch: bool = II("eval.enabled")
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Variational autoencoder (``model=vae``, seeds 003/004): Bernoulli decoder on [0, 1] pixels, Gaussian latent.
 
-The autoencoder base (``models/autoencoder.py``) does the training step, metrics and figures; the VAE overrides
+The autoencoder base (``models/autoencoder.py``) does the training step; the VAE overrides
 its latent hooks only: the encoder returns ``(mu, logvar)``, training decodes the reparameterised sample
 ``mu + sigma * eps`` (eval mode decodes ``mu``), and the KL term joins the loss."""
 
@@ -37,10 +37,3 @@ class VAE(Autoencoder):
 
     def total_loss(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         return terms["recon"] + self.beta * terms["kl"]
-
-    def reconstruction_metrics(self, x: torch.Tensor) -> dict[str, float]:
-        """The base's ``recon_bce``, ``recon_mse``, ``kl``, plus ``elbo`` = -(recon_bce + kl) in nats (decoding
-        ``mu``: a one-point estimate of the expected log-likelihood)."""
-        out = super().reconstruction_metrics(x)
-        out["elbo"] = -(out["recon_bce"] + out["kl"])
-        return out

@@ -21,8 +21,13 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
-from gan_sweeps.losses_ssl import adv_logit
 from gan_sweeps.nets.mlp import IMAGE_SHAPE, IMAGE_SIZE
+
+
+def adv_logit(logits: torch.Tensor) -> torch.Tensor:
+    """The real/fake logit log Z(x) = logsumexp_k l_k of K-output logits (N, K) -> (N,): D(x) = Z / (Z + 1) =
+    sigmoid(log Z), the discriminator's real/fake probability (Salimans et al. 2016)."""
+    return torch.logsumexp(logits, dim=1)
 
 
 class GaussianNoise(nn.Module):

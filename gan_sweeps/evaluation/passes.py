@@ -1,0 +1,85 @@
+"""Running models over data for evaluation: eval mode (restored after), batching, and the one seeded pass over a
+generator's samples that every sample metric (end-of-run evaluation and studies alike) reads.
+
+The sample pass is what makes numbers comparable across commands: the same model, ``num_samples``, ``batch_size``
+and ``seed`` give the same images (noise and, for conditional models, labels cycling 0..C-1), whoever consumes them.
+Consumers must not draw random numbers (they run inside the seeded block)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+import torch
+
+from gan_sweeps.data import to_unit_range
+from gan_sweeps.evaluation.evaluator import seeded
+
+SampleConsumer = Callable[[torch.Tensor, "torch.Tensor | None"], None]  # ([0, 1] images, intended labels or None)
+
+
+class Sampler(Protocol):
+    """What a sample pass needs from a model: ``generate`` in its pixel range, and whether it takes labels."""
+
+    conditional: bool
+    num_classes: int
+    training: bool
+
+    def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor: ...
+
+    def train(self, mode: bool = True) -> Any: ...
+
+
+@contextlib.contextmanager
+def eval_mode(*modules: Any) -> Iterator[None]:
+    """Put modules in eval mode for a block and give each back the mode it had."""
+    modes = [m.training for m in modules]
+    try:
+        for m in modules:
+            m.train(False)
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
+
+
+@torch.no_grad()
+def map_batches(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int = 1000
+                ) -> torch.Tensor:
+    """``fn`` applied to ``images`` in batches, concatenated."""
+    return torch.cat([fn(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+
+def balanced_labels(start: int, n: int, num_classes: int, device: torch.device | str) -> torch.Tensor:
+    """Labels start, start+1, ... modulo C: a run of batches cycles 0..C-1, so classes stay balanced."""
+    return torch.arange(start, start + n, device=device) % num_classes
+
+
+def model_device(model: Any, default: torch.device | str = "cpu") -> torch.device:
+    """Where a module's parameters (else buffers) live (LightningModules say it themselves)."""
+    if isinstance(getattr(model, "device", None), torch.device):
+        return model.device
+    for tensors in ("parameters", "buffers"):
+        method = getattr(model, tensors, None)
+        first = next(iter(method()), None) if callable(method) else None
+        if first is not None:
+            return first.device
+    return torch.device(default)
+
+
+@torch.no_grad()
+def sample_pass(model: Sampler, consumers: Sequence[SampleConsumer], *, normalize: str, num_samples: int,
+                batch_size: int = 1000, seed: int = 0) -> None:
+    """Generate ``num_samples`` images in batches (eval mode, no grad, under ``seed``; the model's mode and the
+    global RNG are restored) and hand every batch, as [0, 1] images with its intended labels (None for
+    unconditional models), to each consumer in turn. Images are never all kept in memory."""
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+    device = model_device(model)
+    with eval_mode(model), seeded(seed, device):
+        for start in range(0, num_samples, batch_size):
+            n = min(batch_size, num_samples - start)
+            y = balanced_labels(start, n, model.num_classes, device) if model.conditional else None
+            x01 = to_unit_range(model.generate(n, y).float(), normalize)
+            for consume in consumers:
+                consume(x01, y)
