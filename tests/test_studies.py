@@ -20,7 +20,7 @@ import torch
 from conftest import TINY, job_dirs, read_metrics, run_cli
 
 from gan_sweeps.evaluation.discriminator import NotAJudge, RealFakeJudge
-from gan_sweeps.losses import LeastSquares, NonSaturating, WassersteinGP
+from gan_sweeps.losses import LeastSquares, NonSaturating, Wasserstein
 from gan_sweeps.studies.augmentation import counts
 from gan_sweeps.studies.class_distribution import shares
 from gan_sweeps.studies.cli import main
@@ -115,7 +115,7 @@ def test_discriminator_accuracy_is_the_share_called_fake_above_the_loss_threshol
     lsgan = RealFakeJudge(ConstantDiscriminator(LeastSquares(a=0.0, b=1.0)))  # real above (a + b) / 2 = 0.5
     assert lsgan.calls_real(images, None).tolist() == [False, False, True, True]
     with pytest.raises(NotAJudge, match="critic"):
-        RealFakeJudge(ConstantDiscriminator(WassersteinGP()))
+        RealFakeJudge(ConstantDiscriminator(Wasserstein()))
     conditional = ConstantDiscriminator(NonSaturating())
     conditional.conditional = True
     with pytest.raises(NotAJudge, match="labels"):
