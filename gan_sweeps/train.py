@@ -34,7 +34,8 @@ from gan_sweeps.callbacks.samples import SampleGrid
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config import ConfigError, validate
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
-from gan_sweeps.launch import job_devices, job_threads, raise_on_sigterm, restore_sigterm, shares_terminal
+from gan_sweeps.launch import (Terminated, job_devices, job_threads, raise_on_sigterm, restore_sigterm,
+                              shares_terminal)
 from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
 from gan_sweeps.tracking import job_type, sweep_columns
@@ -196,7 +197,8 @@ def run(cfg: DictConfig) -> float:
         if type(exc).__name__ == "TrialPruned":
             metrics.update(status="pruned", error=str(exc) or "pruned by the Optuna pruner")
         else:
-            metrics.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            cause = _root_cause(exc)  # e.g. a SIGTERM that arrived while Hydra instantiated a net
+            metrics.update(status="failed", error=f"{type(cause).__name__}: {cause}")
             (run_dir / "error.log").write_text(traceback.format_exc())
             log.error("run failed: %s: %s (traceback in %s)", type(exc).__name__, exc, run_dir / "error.log")
     finally:
@@ -213,6 +215,17 @@ def run(cfg: DictConfig) -> float:
         except Exception as exc:  # noqa: BLE001 - never lose the run over its W&B copy
             log.warning("could not close the W&B run: %s", exc)
     return objective_of(cfg, metrics)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """A ``Terminated`` (SIGTERM) wrapped by another exception (Hydra's InstantiationException when the signal came
+    during an import), else ``exc`` itself: what the run record should name."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, Terminated):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
 
 
 def _training_summary(model, trainer, throughput) -> dict[str, Any]:

@@ -222,16 +222,19 @@ def test_rerunning_the_command_resumes_the_study_without_redoing_trials(tmp_path
 
 
 @pytest.mark.e2e
-def test_a_failing_trial_is_told_fail_and_the_sweep_goes_on(tmp_path):
-    # k=0 is refused by the config validation: the run fails (metrics.json status failed), the task returns NaN.
+def test_an_invalid_trial_is_refused_before_launch_told_fail_and_the_sweep_goes_on(tmp_path):
+    # k=0 is refused by gan-sweeps' pre-flight as the trial is drawn: told FAIL (run_status invalid, the one-line
+    # reason kept), no job launched, no folder; max_failure_rate=0.5 of 2 trials tolerates it, so the other trial
+    # runs and the command ends normally.
     proc = run_cli(*OPTUNA, *FAST, "hydra/sweeper/sampler=grid", "k=0,1", "hydra.sweeper.n_trials=2",
                    "hydra.sweeper.max_failure_rate=0.5", cwd=tmp_path)
-    check(proc, 1)  # the k=0 run failed: the command says so once every trial ran
+    check(proc)
     study = load_study(study_dir(tmp_path))
     by_k = {t.params["k"]: t for t in study.trials}
-    assert by_k[0].state == TrialState.FAIL and by_k[0].user_attrs["run_status"] == "failed"
+    assert by_k[0].state == TrialState.FAIL and by_k[0].user_attrs["run_status"] == "invalid"
+    assert by_k[0].user_attrs["error"].startswith("k=0 is invalid: must be an integer >= 1")
+    assert not (study_dir(tmp_path) / str(by_k[0].number)).exists()
     assert by_k[1].state == TrialState.COMPLETE
-    assert read_metrics(study_dir(tmp_path) / by_k[0].user_attrs["run_dir"])["status"] == "failed"
 
 
 @pytest.mark.e2e

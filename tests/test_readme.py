@@ -169,7 +169,7 @@ def test_every_readme_provenance_command_runs(command, capsys):
 def test_the_mission_command_and_the_readme_report_commands_run_as_written(tmp_path):
     """The README's first command (seed 001's k x beta1 cGAN grid) as a subprocess at smoke size: six complete runs,
     one W&B group, a provenance record each; then every README report command on the sweep it leaves."""
-    (mission,) = [c for c in APP if c.multirun and "model=cgan" in c.args and "k=1,2,3" in c.args]
+    (mission,) = [c for c in APP if c.args == ("-m", "model=cgan", "k=1,2,3", "optim.beta1=0.5,0.9")]
     sweep = tmp_path / "sweep"
     proc = run_cli(*mission.args, "data.train_size=256", "batch_size=64", "trainer.max_epochs=1", "eval=off",
                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)

@@ -4,7 +4,6 @@ with scancel, and the README's multi-node recipe: N Slurm jobs as workers of one
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -43,14 +42,15 @@ def test_a_grid_of_slurm_jobs_where_a_cancelled_job_is_a_failed_run(tmp_path, sl
                "trainer.max_epochs=1,2,1,300"]
     sweep = subprocess.Popen(command, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env={**os.environ, **slurm.env, "CI": "1"})
-    record = tmp_path / "grid" / "3" / "metrics.json"
-    wait_for("job 3 running", lambda: record.exists() and json.loads(record.read_text())["status"] == "running")
+    progress = tmp_path / "grid" / "3" / "progress.json"  # written once training has started
+    wait_for("job 3 training", progress.exists)
     [job] = [line.split()[0] for line in slurm.run("squeue", "-h", "-o", "%i").split() if line.endswith("_3")]
     slurm.run("scancel", job)
     out, _ = sweep.communicate(timeout=300)
 
     assert sweep.returncode == 1, out[-3000:]
-    assert f"1 run(s) failed (see error.log in each): {Path('grid') / '3'}" in out  # named, after the others ran
+    failed = "1 run(s) failed (metrics.json says why; error.log holds a traceback where there is one)"
+    assert f"{failed}: {Path('grid') / '3'}" in out  # named, after the others ran
     runs = {d.name: read_metrics(d) for d in job_dirs(tmp_path / "grid")}
     assert [runs[n]["status"] for n in "0123"] == ["completed", "completed", "completed", "failed"]
     assert runs["3"]["error"].startswith("Terminated: received SIGTERM")

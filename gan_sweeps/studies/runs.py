@@ -103,7 +103,7 @@ def find_runs(paths: Sequence[str | os.PathLike], device: torch.device | str = "
             raise StudyError(f"no runs found in {root} (expected run folders holding .hydra/, e.g. {root}/0/.hydra/)")
         found += [(d, root) for d in dirs if d not in {f for f, _ in found}]
     report_runs = [load_run(d, root) for d, root in found]
-    swept, _ = swept_keys(report_runs)
+    swept = swept_keys(report_runs)[0]
     runs = []
     for run in report_runs:
         parts = [f"{key}={run.setting(key)}" for key in swept if run.setting(key) is not None]
