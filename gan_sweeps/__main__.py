@@ -1,6 +1,6 @@
 """``python -m gan_sweeps [-m] KEY=VALUE ...`` (also ``gan-sweeps``): the Hydra app; ``gan-sweeps report DIR``,
-``gan-sweeps status DIR`` and ``gan-sweeps provenance KEY=VALUE ...`` run the report, the sweep status and the
-provenance command.
+``gan-sweeps status DIR``, ``gan-sweeps provenance KEY=VALUE ...`` and ``gan-sweeps studies STUDY DIR...`` run the
+report, the sweep status, the provenance command and the studies (``SUBCOMMANDS``).
 
 Every config is checked before torch is imported (``gan_sweeps.config``): a single run by the ``Preflight`` Hydra
 callback before its run folder is made, every job of a sweep by the sweeper before the first one starts (through
@@ -72,19 +72,16 @@ def _hydra_app() -> int:
     return 0
 
 
+# ``gan-sweeps NAME ARGS...`` runs ``python -m gan_sweeps.NAME ARGS...``: the module's ``main(argv) -> int``.
+SUBCOMMANDS = {"report": "gan_sweeps.report.cli", "status": "gan_sweeps.status",
+               "provenance": "gan_sweeps.provenance", "studies": "gan_sweeps.studies.cli"}
+
+
 def cli() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "report":
-        from gan_sweeps.report import main as report_main
+    if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
+        import importlib
 
-        sys.exit(report_main(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "status":
-        from gan_sweeps.status import main as status_main
-
-        sys.exit(status_main(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "provenance":
-        from gan_sweeps.provenance import main as provenance_main
-
-        sys.exit(provenance_main(sys.argv[2:]))
+        sys.exit(importlib.import_module(SUBCOMMANDS[sys.argv[1]]).main(sys.argv[2:]))
     if any(a in ("--help", "-h") for a in sys.argv[1:]):  # Hydra's --help composes ~100 times: slow
         from gan_sweeps.config.help import help_text
         from gan_sweeps.train_config import RunConfig

@@ -148,3 +148,19 @@ def test_console_script_finds_its_configs_from_any_folder(tmp_path):
     proc = subprocess.run([script, "model=cgan", "--cfg", "job"], cwd=tmp_path, text=True, capture_output=True)
     assert proc.returncode == 0, proc.stderr
     assert "_target_: gan_sweeps.models.ConditionalGAN" in proc.stdout
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["report", "status", "provenance", "studies"])
+def test_each_console_subcommand_is_the_module_of_its_name(name, capsys, monkeypatch):
+    """`gan-sweeps NAME --help` prints the usage of `python -m gan_sweeps.NAME` (the same argument parser)."""
+    import sys
+
+    from gan_sweeps.__main__ import cli
+
+    monkeypatch.setattr(sys, "argv", ["gan-sweeps", name, "--help"])
+    with pytest.raises(SystemExit) as done:
+        cli()
+    assert done.value.code == 0
+    usage = capsys.readouterr().out.splitlines()[0]
+    assert usage.startswith("usage: ") and name in usage
