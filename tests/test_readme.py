@@ -14,6 +14,7 @@ import pytest
 
 from conftest import (REPO, checked, compose_config, job_dirs, read_metrics, run_cli, train_in_process,
                       wandb_run_record)
+from gan_sweeps.__main__ import SUBCOMMANDS
 from gan_sweeps.provenance import main as provenance_main
 from gan_sweeps.report import main as report_main
 from hydra_plugins.gan_sweeps_grid.grid_sweeper import grid_jobs
@@ -31,7 +32,7 @@ SWEEP_SYNTAX = re.compile(r"^[^=]+=(.*,.*|.*\(.*\).*)$")  # a,b,c / interval(...
 class Command:
     line: int
     text: str
-    program: str  # "app", "report" or "provenance"
+    program: str  # "app" or a subcommand of gan_sweeps.__main__.SUBCOMMANDS
     args: tuple[str, ...]
 
     @property
@@ -50,19 +51,21 @@ SYNTAX_WORDS = ("...", "KEY=VALUE", "GROUP=OPTION")  # `python -m gan_sweeps KEY
 
 
 def _command(line: int, text: str) -> Command | None:
+    """A README command line, or None for prose that names a program (``gan-sweeps status``) without running it."""
     text = text.split(" #")[0].strip()
     tokens = shlex.split(text)
-    too_short = len(tokens) < (2 if tokens[:1] == ["gan-sweeps"] else 4)
-    if too_short or any(word in token for token in tokens for word in SYNTAX_WORDS):
-        return None
     if tokens[:3] == ["python", "-m", "gan_sweeps"]:
-        return Command(line, text, "app", tuple(tokens[3:]))
-    if tokens[:3] in (["python", "-m", "gan_sweeps.report"], ["python", "-m", "gan_sweeps.provenance"]):
-        return Command(line, text, tokens[2].split(".")[1], tuple(tokens[3:]))
-    if tokens[:1] == ["gan-sweeps"]:
-        program = tokens[1] if tokens[1] in ("report", "provenance") else "app"
-        return Command(line, text, program, tuple(tokens[2:] if program != "app" else tokens[1:]))
-    return None
+        program, args = "app", tokens[3:]
+    elif tokens[:2] == ["python", "-m"] and tokens[2].startswith("gan_sweeps."):
+        program, args = tokens[2].split(".")[1], tokens[3:]
+    elif tokens[:1] == ["gan-sweeps"]:
+        program = tokens[1] if len(tokens) > 1 and tokens[1] in SUBCOMMANDS else "app"
+        args = tokens[2:] if program != "app" else tokens[1:]
+    else:
+        return None
+    if not args or any(word in token for token in args for word in SYNTAX_WORDS):
+        return None
+    return Command(line, text, program, tuple(args))
 
 
 def readme_commands() -> list[Command]:
