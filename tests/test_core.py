@@ -45,6 +45,36 @@ def test_deep_nets_have_one_more_conv_than_shallow(compose):
     shallow, deep = convs(compose("model=dcgan")), convs(compose("model=dcgan", "model.depth=deep"))
     assert shallow == [3, 3]  # seed 001: two transposed convs + output conv; three strided convs
     assert deep == [4, 4]
+    shallow, deep = convs(compose("model=cgan")), convs(compose("model=cgan", "model.depth=deep"))
+    assert shallow == [2, 2]  # seed 001's cGAN: one transposed conv + output conv; two strided convs
+    assert deep == [3, 3]  # "an additional convolutional layer after the merge"
+
+
+@pytest.mark.unit
+def test_dcgan_discriminator_flattens_4x4x128_into_2048(compose):
+    d = build_model(compose("model=dcgan")).discriminator
+    assert d.body(torch.rand(2, 1, 28, 28)).shape == (2, 2048)  # seed 001 l.37
+    assert d.head.in_features == 2048
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("depth", ["shallow", "deep"])
+def test_cgan_nets_merge_at_14x14_and_d_halves_to_7x7x128(compose, depth):
+    module = build_model(compose("model=cgan", f"model.depth={depth}")).eval()
+    g, d = module.generator, module.discriminator
+    z, y = torch.randn(3, 100), torch.tensor([0, 4, 9])
+    assert g.noise(z).shape == (3, 128, 14, 14)  # seed 001 l.95: "reshaped into a 14 x 14 x 128 tensor"
+    assert g.merge(z, y).shape == (3, 129, 14, 14)  # + the label's 14x14 map
+    assert g(z, y).shape == (3, 1, 28, 28)
+    assert [type(m) for m in g.trunk if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-2:] == \
+        [torch.nn.ConvTranspose2d, torch.nn.Conv2d]  # one stride-2 transposed conv to 28x28, a conv to 1 channel
+    x = torch.rand(3, 1, 28, 28)
+    assert d.merge(x, y).shape == (3, 65, 14, 14)  # l.97: first conv halves 28 -> 14; the label map merged there
+    out = d(x, y)
+    assert out["features"].shape == (3, 7 * 7 * 128)  # "halves the image size to 7 x 7 x 128", flattened
+    assert out["adv"].shape == (3,)
+    other = g(z, torch.tensor([1, 4, 9]))
+    assert not torch.allclose(other[0], g(z, y)[0]) and torch.allclose(other[1:], g(z, y)[1:])  # label conditions
 
 
 @pytest.mark.unit

@@ -39,6 +39,12 @@ def mlp(sizes: Sequence[int], act: str, *, batch_norm: bool = False, dropout: fl
     return nn.Sequential(*layers)
 
 
+def conv_block(layer: nn.Module, act: str, channels: int, batch_norm: bool) -> list[nn.Module]:
+    """``layer`` -> activation -> BatchNorm2d over ``channels`` (seed 001 l.43: "After each activation layer,
+    batch normalisation is introduced")."""
+    return [layer, activation(act)] + ([nn.BatchNorm2d(channels)] if batch_norm else [])
+
+
 def init_weights(module: nn.Module, scheme: str = "xavier_uniform") -> nn.Module:
     """Initialise conv/linear weights in place (biases to zero); ``default`` keeps PyTorch's init."""
     if scheme == "default":
