@@ -194,3 +194,55 @@ def test_each_console_subcommand_is_the_module_of_its_name(name, capsys, monkeyp
     assert done.value.code == 0
     usage = capsys.readouterr().out.splitlines()[0]
     assert usage.startswith("usage: ") and name in usage
+
+
+# ---- loop knobs: update_order, d_step, latent_dist ------------------------------------------------------------------
+def _step_order(compose, *overrides: str, batches: int = 1) -> tuple[list[str], object]:
+    """The roles ("d"/"g") of the real optimizer steps of ``batches`` training batches, in order."""
+    import pytorch_lightning as pl
+
+    from gan_sweeps.train import build_datamodule
+
+    cfg = compose("model=mlp_gan", *TINY, *overrides)
+    module, datamodule = build_model(cfg), build_datamodule(cfg)
+    d_params = {id(p) for p in module.discriminator.parameters()}
+    order: list[str] = []
+    handle = register_optimizer_step_post_hook(
+        lambda opt, args, kwargs: order.append("d" if id(opt.param_groups[0]["params"][0]) in d_params else "g"))
+    try:
+        pl.Trainer(max_epochs=1, limit_train_batches=batches, logger=False, enable_checkpointing=False,
+                   enable_progress_bar=False, enable_model_summary=False, accelerator="cpu").fit(module, datamodule)
+    finally:
+        handle.remove()
+    return order, module
+
+
+@pytest.mark.unit
+def test_update_order_g_first_steps_the_generator_before_the_discriminator(compose):
+    assert _step_order(compose)[0] == ["d", "g"]
+    assert _step_order(compose, "update_order=g_first")[0] == ["g", "d"]  # seed 003: G, then D, each batch
+    assert _step_order(compose, "update_order=g_first", "k=2", batches=2)[0] == ["d", "g", "d"]  # G on its turn
+
+
+@pytest.mark.unit
+def test_d_step_separate_takes_one_d_step_on_real_then_one_on_fake(compose):
+    order, module = _step_order(compose, "d_step=separate")
+    assert order == ["d", "d", "g"] and module.steps_done["d"] == 2
+    real, fake = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28)
+    module.eval()
+    real_loss, _ = module.d_side_objective(real, None, real=True)
+    fake_loss, _ = module.d_side_objective(fake, None, real=False)
+    joint = module.d_objective(real, fake, None, None)["loss"]
+    assert (real_loss + fake_loss).item() == pytest.approx(joint.item(), rel=1e-6)  # the two halves of one loss
+
+
+@pytest.mark.unit
+def test_latent_dist_uniform_feeds_the_generator_u01_noise(compose):
+    normal = build_model(compose("model=dcgan"))
+    uniform = build_model(compose("model=cgan", "latent_dist=uniform"))
+    assert normal.fixed_z.min() < 0 and uniform.fixed_z.min() >= 0 and uniform.fixed_z.max() < 1
+    seen: list[torch.Tensor] = []
+    uniform.generator.noise.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    uniform.generate(500, torch.arange(500) % 10)
+    (z,) = seen
+    assert z.shape == (500, 100) and z.min() >= 0 and z.max() < 1 and abs(z.mean().item() - 0.5) < 0.01
