@@ -71,7 +71,9 @@ class MLPGeneratorConfig:
     _target_: str = "gan_sweeps.nets.MLPGenerator"
     latent_dim: int = knob(100, ge=1)
     hidden: List[int] = knob(factory=lambda: [128, 256, 512], **_SIZES)
-    batch_norm: bool = knob(True, help="BatchNorm after the hidden activations")
+    batch_norm: bool = knob(True, help="BatchNorm in the hidden layers")
+    norm_first_layer: bool = knob(True, help="BatchNorm on the first hidden layer too (seed 003: false)")
+    norm_before_act: bool = knob(False, help="BatchNorm before the activation, not after (seed 003: true)")
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
 
 
