@@ -33,6 +33,13 @@ class GANLoss:
     decision_threshold: float | None = 0.0  # a logit: D(x) = sigmoid(logit) > 1/2
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
+        """D's loss: a term on the real batch plus a term on the fake batch (``d_step=separate`` steps on each)."""
+        return self.d_loss_real(real_logits, real_target) + self.d_loss_fake(fake_logits)
+
+    def d_loss_real(self, real_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
+        raise NotImplementedError
+
+    def d_loss_fake(self, fake_logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -48,10 +55,11 @@ class GANLoss:
 class _BCELoss(GANLoss):
     """D(x) = sigmoid(logit) is a probability: D's loss is BCE with real target 1 - s, fake target 0."""
 
-    def d_loss(self, real_logits, fake_logits, real_target=1.0):
-        real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_target))
-        fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-        return real + fake
+    def d_loss_real(self, real_logits, real_target=1.0):
+        return F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_target))
+
+    def d_loss_fake(self, fake_logits):
+        return F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
     def stats(self, real_logits, fake_logits):
         return {"d_real": torch.sigmoid(real_logits).mean(), "d_fake": torch.sigmoid(fake_logits).mean()}
@@ -100,9 +108,11 @@ class LeastSquares(GANLoss):
     def _half_mse(logits: torch.Tensor, target: float) -> torch.Tensor:
         return 0.5 * F.mse_loss(logits, torch.full_like(logits, target))
 
-    def d_loss(self, real_logits, fake_logits, real_target=1.0):
-        b_smoothed = self.a + (self.b - self.a) * real_target
-        return self._half_mse(real_logits, b_smoothed) + self._half_mse(fake_logits, self.a)
+    def d_loss_real(self, real_logits, real_target=1.0):
+        return self._half_mse(real_logits, self.a + (self.b - self.a) * real_target)
+
+    def d_loss_fake(self, fake_logits):
+        return self._half_mse(fake_logits, self.a)
 
     def g_loss(self, fake_logits):
         return self._half_mse(fake_logits, self.c)
@@ -124,8 +134,11 @@ class Hinge(_CriticLoss):
     """Hinge loss (Lim & Ye 2017; SN-GAN, BigGAN): d = relu(1 - D(x)) + relu(1 + D(G(z))), g = -D(G(z))."""
 
 
-    def d_loss(self, real_logits, fake_logits, real_target=1.0):
-        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+    def d_loss_real(self, real_logits, real_target=1.0):
+        return F.relu(1.0 - real_logits).mean()
+
+    def d_loss_fake(self, fake_logits):
+        return F.relu(1.0 + fake_logits).mean()
 
     def stats(self, real_logits, fake_logits):
         return _score_means(real_logits, fake_logits)
@@ -143,8 +156,11 @@ class Wasserstein(_CriticLoss):
     def critic_gap(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return real_logits.mean() - fake_logits.mean()
 
-    def d_loss(self, real_logits, fake_logits, real_target=1.0):
-        return -self.critic_gap(real_logits, fake_logits)
+    def d_loss_real(self, real_logits, real_target=1.0):
+        return -real_logits.mean()
+
+    def d_loss_fake(self, fake_logits):
+        return fake_logits.mean()
 
     def stats(self, real_logits, fake_logits):
         return {"critic_gap": self.critic_gap(real_logits, fake_logits)}

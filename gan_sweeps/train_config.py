@@ -36,6 +36,13 @@ class RunConfig:
                                   help="one-sided: real target 1 -> 1 - s, fakes stay 0 (seed 001: 0.1)")
     instance_noise: float = knob(0.0, ge=0, model_knob=True,
                                  help="std of Gaussian noise on D's inputs while training (seed 000)")
+    latent_dist: str = knob("normal", choices=("normal", "uniform"), model_knob=True,
+                            help="G's noise: N(0, I), or U[0, 1) as the Triplet GAN code draws it (seed 000)")
+    update_order: str = knob("d_first", choices=("d_first", "g_first"), model_knob=True,
+                             help="which network steps first in a batch where both do (seed 003: g_first)")
+    d_step: str = knob("joint", choices=("joint", "separate"), model_knob=True,
+                       help="D's step: on real + fake summed, or one step on the real batch then one on the fake "
+                            "batch (seed 001's Keras loop)")
     batch_size: int = knob(128, ge=1, help="images per batch")
     grad_clip: float = knob(0.0, ge=0, help="gradient-norm clipping per optimizer step (0: off)")
     objective: str = knob("eval/fid", help="metrics.json key a run returns to the sweepers (must be one the model "

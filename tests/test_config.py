@@ -102,6 +102,9 @@ def test_defaults_that_merely_exist_are_not_set(overrides):
     (["model=vae", "loss=wgan"], "loss=wgan (command line; it also sets k, regularizer) is not read by model=vae"),
     (["experiment=seed004_autoencoders", "+seed004_gan=d_twice"],
      "k=2 (conf/seed004_gan/d_twice.yaml) is not read by model=ae (autoencoder family)"),
+    (["model=vae", "update_order=g_first"], "update_order='g_first' (command line) is not read by model=vae"),
+    (["model=vae", "latent_dist=uniform"], "latent_dist='uniform' (command line) is not read by model=vae"),
+    (["model=ssgan", "d_step=separate"], "d_step='separate' (command line) is not read by model=ssgan"),
 ])
 def test_a_knob_set_for_a_model_that_does_not_read_it_is_refused(overrides, expected):
     assert expected in refusal(*overrides)
@@ -112,7 +115,7 @@ def test_families_read_only_declared_model_knobs_and_every_model_knob_has_a_read
     cfgs = {name: compose_config(f"model={name}") for name in model_families()}
     declared = {f.key for cfg in cfgs.values() for f in fields(cfg) if f.rule.model_knob}
     assert {"k", "g_steps", "label_smoothing", "instance_noise", "loss", "regularizer", "optim.g_lr", "optim.d_lr",
-            "data.labelled_per_class", "data.labelled_seed"} == declared
+            "data.labelled_per_class", "data.labelled_seed", "latent_dist", "update_order", "d_step"} == declared
     read = set().union(*(schema.reads for schema in model_families().values()))
     assert read == declared
     assert {schema.family for schema in model_families().values()} == {"GAN", "autoencoder", "semi-supervised GAN"}
@@ -125,6 +128,9 @@ def test_families_read_only_declared_model_knobs_and_every_model_knob_has_a_read
     (["loss=wgan_gp", "model.discriminator.batch_norm=true"],
      "regularizer=gradient_penalty cannot be used with a BatchNorm critic (model.discriminator.batch_norm=true)"),
     (["loss=hinge", "regularizer=gradient_penalty"], "set model.discriminator.batch_norm=false"),
+    (["loss=wgan_gp", "d_step=separate"], "d_step=separate cannot be used with regularizer=gradient_penalty"),
+    (["model=ssgan", "model.g_loss=non_saturating", "model.feature_matching=output"],
+     "model.feature_matching=output cannot be used with model.g_loss=non_saturating"),
 ])
 def test_combinations_that_cannot_work_are_refused(overrides, expected):
     assert expected in refusal(*overrides)

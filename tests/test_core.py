@@ -45,6 +45,36 @@ def test_deep_nets_have_one_more_conv_than_shallow(compose):
     shallow, deep = convs(compose("model=dcgan")), convs(compose("model=dcgan", "model.depth=deep"))
     assert shallow == [3, 3]  # seed 001: two transposed convs + output conv; three strided convs
     assert deep == [4, 4]
+    shallow, deep = convs(compose("model=cgan")), convs(compose("model=cgan", "model.depth=deep"))
+    assert shallow == [2, 2]  # seed 001's cGAN: one transposed conv + output conv; two strided convs
+    assert deep == [3, 3]  # "an additional convolutional layer after the merge"
+
+
+@pytest.mark.unit
+def test_dcgan_discriminator_flattens_4x4x128_into_2048(compose):
+    d = build_model(compose("model=dcgan")).discriminator
+    assert d.body(torch.rand(2, 1, 28, 28)).shape == (2, 2048)  # seed 001 l.37
+    assert d.head.in_features == 2048
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("depth", ["shallow", "deep"])
+def test_cgan_nets_merge_at_14x14_and_d_halves_to_7x7x128(compose, depth):
+    module = build_model(compose("model=cgan", f"model.depth={depth}")).eval()
+    g, d = module.generator, module.discriminator
+    z, y = torch.randn(3, 100), torch.tensor([0, 4, 9])
+    assert g.noise(z).shape == (3, 128, 14, 14)  # seed 001 l.95: "reshaped into a 14 x 14 x 128 tensor"
+    assert g.merge(z, y).shape == (3, 129, 14, 14)  # + the label's 14x14 map
+    assert g(z, y).shape == (3, 1, 28, 28)
+    assert [type(m) for m in g.trunk if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-2:] == \
+        [torch.nn.ConvTranspose2d, torch.nn.Conv2d]  # one stride-2 transposed conv to 28x28, a conv to 1 channel
+    x = torch.rand(3, 1, 28, 28)
+    assert d.merge(x, y).shape == (3, 65, 14, 14)  # l.97: first conv halves 28 -> 14; the label map merged there
+    out = d(x, y)
+    assert out["features"].shape == (3, 7 * 7 * 128)  # "halves the image size to 7 x 7 x 128", flattened
+    assert out["adv"].shape == (3,)
+    other = g(z, torch.tensor([1, 4, 9]))
+    assert not torch.allclose(other[0], g(z, y)[0]) and torch.allclose(other[1:], g(z, y)[1:])  # label conditions
 
 
 @pytest.mark.unit
@@ -164,3 +194,55 @@ def test_each_console_subcommand_is_the_module_of_its_name(name, capsys, monkeyp
     assert done.value.code == 0
     usage = capsys.readouterr().out.splitlines()[0]
     assert usage.startswith("usage: ") and name in usage
+
+
+# ---- loop knobs: update_order, d_step, latent_dist ------------------------------------------------------------------
+def _step_order(compose, *overrides: str, batches: int = 1) -> tuple[list[str], object]:
+    """The roles ("d"/"g") of the real optimizer steps of ``batches`` training batches, in order."""
+    import pytorch_lightning as pl
+
+    from gan_sweeps.train import build_datamodule
+
+    cfg = compose("model=mlp_gan", *TINY, *overrides)
+    module, datamodule = build_model(cfg), build_datamodule(cfg)
+    d_params = {id(p) for p in module.discriminator.parameters()}
+    order: list[str] = []
+    handle = register_optimizer_step_post_hook(
+        lambda opt, args, kwargs: order.append("d" if id(opt.param_groups[0]["params"][0]) in d_params else "g"))
+    try:
+        pl.Trainer(max_epochs=1, limit_train_batches=batches, logger=False, enable_checkpointing=False,
+                   enable_progress_bar=False, enable_model_summary=False, accelerator="cpu").fit(module, datamodule)
+    finally:
+        handle.remove()
+    return order, module
+
+
+@pytest.mark.unit
+def test_update_order_g_first_steps_the_generator_before_the_discriminator(compose):
+    assert _step_order(compose)[0] == ["d", "g"]
+    assert _step_order(compose, "update_order=g_first")[0] == ["g", "d"]  # seed 003: G, then D, each batch
+    assert _step_order(compose, "update_order=g_first", "k=2", batches=2)[0] == ["d", "g", "d"]  # G on its turn
+
+
+@pytest.mark.unit
+def test_d_step_separate_takes_one_d_step_on_real_then_one_on_fake(compose):
+    order, module = _step_order(compose, "d_step=separate")
+    assert order == ["d", "d", "g"] and module.steps_done["d"] == 2
+    real, fake = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28)
+    module.eval()
+    real_loss, _ = module.d_side_objective(real, None, real=True)
+    fake_loss, _ = module.d_side_objective(fake, None, real=False)
+    joint = module.d_objective(real, fake, None, None)["loss"]
+    assert (real_loss + fake_loss).item() == pytest.approx(joint.item(), rel=1e-6)  # the two halves of one loss
+
+
+@pytest.mark.unit
+def test_latent_dist_uniform_feeds_the_generator_u01_noise(compose):
+    normal = build_model(compose("model=dcgan"))
+    uniform = build_model(compose("model=cgan", "latent_dist=uniform"))
+    assert normal.fixed_z.min() < 0 and uniform.fixed_z.min() >= 0 and uniform.fixed_z.max() < 1
+    seen: list[torch.Tensor] = []
+    uniform.generator.noise.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    uniform.generate(500, torch.arange(500) % 10)
+    (z,) = seen
+    assert z.shape == (500, 100) and z.min() >= 0 and z.max() < 1 and abs(z.mean().item() - 0.5) < 0.01

@@ -241,3 +241,15 @@ def test_triplet_gan_smoke_run_records_both_phases(tmp_path):
     assert m["train/triplet"] > 0  # the last epoch trained on triplets
     assert (tmp_path / "embeddings.png").is_file() and (tmp_path / "embeddings_pretrain.png").is_file()
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["epoch_002.png"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("layer, key", [("hidden", "features"), ("output", "logits")])
+def test_feature_matching_matches_the_chosen_discriminator_layer(compose, layer, key):
+    module = build_model(compose("model=triplet_gan", f"model.feature_matching={layer}")).eval()  # eval: no noise
+    real, fake = torch.rand(16, 1, 28, 28), torch.rand(16, 1, 28, 28)
+    r, f = module.discriminator(real, None), module.discriminator(fake, None)
+    expected = feature_matching_loss(f[key], r[key])
+    other = feature_matching_loss(*(out["logits" if key == "features" else "features"] for out in (f, r)))
+    got = module.g_objective(fake, None, real, None).item()
+    assert got == pytest.approx(expected.item(), rel=1e-5) and got != pytest.approx(other.item(), rel=1e-3)

@@ -183,6 +183,13 @@ def _combinations(cfg: DictConfig, provenance: Optional[Provenance]) -> Iterator
         yield (f"regularizer={_choice(cfg, provenance, 'regularizer')} cannot be used with a BatchNorm critic "
                f"(model.discriminator.batch_norm=true): its penalty is per sample; set "
                "model.discriminator.batch_norm=false")
+    if "d_step" in reads and cfg.d_step == "separate" and getattr(regularizer, "pairs_real_and_fake", False):
+        yield (f"d_step=separate cannot be used with regularizer={_choice(cfg, provenance, 'regularizer')}: its "
+               "penalty needs real and fake images in the same D step; use d_step=joint")
+    if OmegaConf.select(cfg, "model.g_loss") == "non_saturating" and \
+            OmegaConf.select(cfg, "model.feature_matching", default="hidden") != "hidden":
+        yield (f"model.feature_matching={cfg.model.feature_matching} cannot be used with "
+               "model.g_loss=non_saturating: the generator matches no features")
     from gan_sweeps.data.datasets import CLASS_NAMES
 
     classes = len(CLASS_NAMES.get(cfg.data.name, ())) or None

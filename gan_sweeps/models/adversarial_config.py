@@ -9,7 +9,7 @@ from omegaconf import II, MISSING
 from gan_sweeps.models.base_config import SAMPLE_METRICS, ModelConfig
 
 # The run-level knobs the k:1 loop reads (AdversarialModule's arguments, the per-role learning rates).
-LOOP_KNOBS = frozenset({"k", "g_steps", "instance_noise", "optim.g_lr", "optim.d_lr"})
+LOOP_KNOBS = frozenset({"k", "g_steps", "instance_noise", "latent_dist", "update_order", "optim.g_lr", "optim.d_lr"})
 
 
 @dataclass
@@ -23,10 +23,13 @@ class AdversarialModuleConfig:
     g_steps: int = II("g_steps")
     label_smoothing: float = II("label_smoothing")
     instance_noise: float = II("instance_noise")
+    latent_dist: str = II("latent_dist")
+    update_order: str = II("update_order")
+    d_step: str = II("d_step")
 
 
 @dataclass
 class GANModelConfig(ModelConfig):
     family = "GAN"
-    reads = LOOP_KNOBS | {"loss", "regularizer", "label_smoothing"}
+    reads = LOOP_KNOBS | {"loss", "regularizer", "label_smoothing", "d_step"}
     metrics = SAMPLE_METRICS + ("train/d_loss", "train/g_loss")

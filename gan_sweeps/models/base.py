@@ -17,6 +17,8 @@ from torch import nn
 
 from gan_sweeps.optim import build_optimizer
 
+LATENT_DISTS = ("normal", "uniform")  # train_config.py: latent_dist
+
 
 class Diverged(RuntimeError):
     """A loss became NaN or infinite; the run stops with status ``diverged``."""
@@ -33,17 +35,21 @@ class GenerativeModule(pl.LightningModule):
     is_generative = True  # False for plain autoencoders: no sample metrics (FID/IS) at the end
 
     def __init__(self, *, optim: Mapping[str, Any], latent_dim: int, normalize: str = "tanh",
-                 num_classes: int = 10, grad_clip: float = 0.0, grid_size: int = 64, grid_seed: int = 1234):
+                 num_classes: int = 10, grad_clip: float = 0.0, grid_size: int = 64, grid_seed: int = 1234,
+                 latent_dist: str = "normal"):
         super().__init__()
+        if latent_dist not in LATENT_DISTS:
+            raise ValueError(f"unknown latent_dist {latent_dist!r}; choose one of {list(LATENT_DISTS)}")
         self.automatic_optimization = False
         self.optim_cfg = dict(optim)
         self.latent_dim = latent_dim
+        self.latent_dist = latent_dist
         self.normalize = normalize
         self.num_classes = num_classes
         self.grad_clip = grad_clip
         gen = torch.Generator().manual_seed(grid_seed)
         n = num_classes * num_classes if self.conditional else grid_size
-        self.register_buffer("fixed_z", torch.randn(n, latent_dim, generator=gen), persistent=True)
+        self.register_buffer("fixed_z", self.draw_z(n, generator=gen), persistent=True)
         self.steps_done: dict[str, int] = defaultdict(int)  # optimizer steps per role ("d", "g", "vae")
         self._loss_sums: dict[str, float] = defaultdict(float)
         self._loss_counts: dict[str, int] = defaultdict(int)
@@ -102,9 +108,16 @@ class GenerativeModule(pl.LightningModule):
     def sample_labels(self, n: int) -> torch.Tensor | None:
         return torch.randint(0, self.num_classes, (n,), device=self.device) if self.conditional else None
 
+    def draw_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n latent codes: N(0, I), or U[0, 1) per coordinate (``latent_dist=uniform``: the Triplet GAN code's
+        ``theano_rng.uniform(size=(batch_size, 100))``)."""
+        draw = torch.rand if self.latent_dist == "uniform" else torch.randn
+        device = self.device if generator is None else "cpu"
+        return draw(n, self.latent_dim, generator=generator, device=device)
+
     def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         """n images in the model's pixel range, (n, 1, 28, 28); random labels for conditional models."""
-        z = torch.randn(n, self.latent_dim, device=self.device)
+        z = self.draw_z(n)
         if self.conditional and labels is None:
             labels = self.sample_labels(n)
         return self.decode(z, labels.to(self.device) if labels is not None else None)

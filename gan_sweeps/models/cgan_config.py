@@ -1,13 +1,14 @@
-"""``model=cgan``: the DCGAN with a one-hot label projected into G's and D's inputs (seed 001)."""
+"""``model=cgan``: seed 001's conditional nets (nets/cgan.py): noise and label merged at 14 x 14 in G, image and label
+merged at 14 x 14 in D; ``model.depth=deep`` is the seed's deep cGAN (one more conv after the merge)."""
 
 from dataclasses import dataclass
 
 from omegaconf import II
 
-from gan_sweeps.config.schema import const, nested, register
+from gan_sweeps.config.schema import const, knob, nested, register
 from gan_sweeps.models.adversarial_config import AdversarialModuleConfig
 from gan_sweeps.models.gan_config import DCGANConfig
-from gan_sweeps.nets.nets_config import ConvDiscriminatorConfig, ConvGeneratorConfig
+from gan_sweeps.nets.nets_config import CGANDiscriminatorConfig, CGANGeneratorConfig
 
 # Scores of the evaluator on labelled samples (seed 001, Table 1).
 CONDITIONAL_METRICS = ("eval/cond_acc", "eval/conf_correct", "eval/conf_incorrect")
@@ -18,13 +19,16 @@ class CGANConfig(DCGANConfig):
     metrics = DCGANConfig.metrics + CONDITIONAL_METRICS
 
     name: str = const("cgan")
+    label_channels: int = knob(1, ge=1, help="channels of the label's 14x14 map in G and D (seed 001 l.95/97)")
     module: AdversarialModuleConfig = nested(AdversarialModuleConfig, _target_="gan_sweeps.models.ConditionalGAN")
-    generator: ConvGeneratorConfig = nested(ConvGeneratorConfig, latent_dim=II("model.latent_dim"),
+    generator: CGANGeneratorConfig = nested(CGANGeneratorConfig, latent_dim=II("model.latent_dim"),
                                             depth=II("model.depth"), init=II("model.init"),
-                                            num_classes=II("data.num_classes"))
-    discriminator: ConvDiscriminatorConfig = nested(ConvDiscriminatorConfig, depth=II("model.depth"),
+                                            num_classes=II("data.num_classes"),
+                                            label_channels=II("model.label_channels"))
+    discriminator: CGANDiscriminatorConfig = nested(CGANDiscriminatorConfig, depth=II("model.depth"),
                                                     dropout=II("model.dropout"), init=II("model.init"),
-                                                    num_classes=II("data.num_classes"))
+                                                    num_classes=II("data.num_classes"),
+                                                    label_channels=II("model.label_channels"))
 
 
 register("model", "cgan", CGANConfig)

@@ -28,6 +28,9 @@ from gan_sweeps.models.adversarial import AdversarialModule
 from gan_sweeps.nets.ssgan import data_dependent_init
 
 G_LOSSES = ("feature_matching", "non_saturating")
+# model.feature_matching -> the discriminator output matched: its last hidden layer (Salimans et al.'s code) or its
+# K/M-dim output (the Triplet GAN code: ``mom_gen = LL.get_output(layers[-1], gen_dat)``, layers[-1] the M-dim layer)
+FEATURE_LAYERS = {"hidden": "features", "output": "logits"}
 
 
 class SemiSupervisedGAN(AdversarialModule):
@@ -36,7 +39,7 @@ class SemiSupervisedGAN(AdversarialModule):
     ``models/ssgan_config.py``)."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: Any = None, *,
-                 g_loss: str = "feature_matching", feature_key: str = "features", unsupervised_weight: float = 0.5,
+                 g_loss: str = "feature_matching", feature_matching: str = "hidden", unsupervised_weight: float = 0.5,
                  labelled_batch_size: int = 100, data_init: bool = True, data_init_size: int = 500,
                  **adversarial: Any):
         super().__init__(generator, discriminator, GANLoss(), **adversarial)  # no-op loss hooks (no clipping)
@@ -44,8 +47,11 @@ class SemiSupervisedGAN(AdversarialModule):
             raise ValueError(f"unknown model.g_loss {g_loss!r}; choose one of {list(G_LOSSES)}")
         if self.label_smoothing:
             raise ValueError("label_smoothing is not defined for the K-class semi-supervised discriminator")
+        if feature_matching not in FEATURE_LAYERS:
+            raise ValueError(f"unknown model.feature_matching {feature_matching!r}; "
+                             f"choose one of {list(FEATURE_LAYERS)}")
         self.g_loss_name = g_loss
-        self.feature_key = feature_key
+        self.feature_key = FEATURE_LAYERS[feature_matching]
         self.unsupervised_weight = unsupervised_weight
         self.labelled_batch_size = labelled_batch_size
         self.data_init, self.data_init_size = data_init, data_init_size
@@ -76,7 +82,7 @@ class SemiSupervisedGAN(AdversarialModule):
     @torch.no_grad()
     def initialise_from_data(self, real: torch.Tensor) -> None:
         """Salimans & Kingma's data-dependent init of the weight-normalised layers of G and D (one batch)."""
-        z = torch.randn(len(real), self.latent_dim, device=real.device)
+        z = self.draw_z(len(real)).to(real.device)
         data_dependent_init(self.generator, z, None)
         data_dependent_init(self.discriminator, real, None)
         self.initialised = True

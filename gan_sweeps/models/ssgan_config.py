@@ -20,7 +20,10 @@ class SSGANModuleConfig:
     k: int = II("k")
     g_steps: int = II("g_steps")
     instance_noise: float = II("instance_noise")
+    latent_dist: str = II("latent_dist")
+    update_order: str = II("update_order")
     g_loss: str = II("model.g_loss")
+    feature_matching: str = II("model.feature_matching")
     unsupervised_weight: float = II("model.unsupervised_weight")
     labelled_batch_size: int = II("batch_size")
     data_init: bool = II("model.data_init")
@@ -33,7 +36,10 @@ class SemiSupervisedModelConfig(ModelConfig):
     metrics = SAMPLE_METRICS + ("train/d_loss", "train/g_loss")
 
     g_loss: str = knob("feature_matching", choices=G_LOSSES,
-                       help="G's loss: feature matching on D's last hidden layer, or -log D(G(z))")
+                       help="G's loss: feature matching (model.feature_matching), or -log D(G(z))")
+    feature_matching: str = knob("hidden", choices=("hidden", "output"),
+                                 help="the D layer whose batch means G matches: its last hidden layer (Salimans et "
+                                      "al.) or its K/M-dim output (the Triplet GAN code; seed 000)")
     weight_norm: bool = knob(True, help="weight-normalised layers in G and D")
     input_noise: float = knob(0.3, ge=0, help="std of the noise on D's input (training only)")
     hidden_noise: float = knob(0.5, ge=0, help="std of the noise after each hidden layer of D")

@@ -7,6 +7,7 @@ losses and feature matching never depend on the architecture. Names are imported
 from gan_sweeps.lazy import lazy_exports
 
 _EXPORTS = {
+    "CGANDiscriminator": "cgan", "CGANGenerator": "cgan",
     "ConvDiscriminator": "conv", "ConvGenerator": "conv", "MLPDiscriminator": "mlp", "MLPGenerator": "mlp",
     "Decoder": "vae", "Encoder": "vae", "MLPDecoder": "vae", "MLPEncoder": "vae",
 }

@@ -24,19 +24,26 @@ def activation(name: str) -> nn.Module:
 
 
 def mlp(sizes: Sequence[int], act: str, *, batch_norm: bool = False, dropout: float = 0.0,
-        out_act: str = "identity") -> nn.Sequential:
-    """Linear layers ``sizes[0] -> ... -> sizes[-1]``; hidden layers get act (+ BatchNorm, + Dropout)."""
+        out_act: str = "identity", norm_first_layer: bool = True, norm_before_act: bool = False) -> nn.Sequential:
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]``; hidden layers get act (+ BatchNorm, + Dropout). BatchNorm
+    comes after the activation unless ``norm_before_act``; ``norm_first_layer=False`` leaves the first hidden layer
+    without it (seed 003's generator)."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
-            layers.append(activation(act))
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(n_out))
+            norm = [nn.BatchNorm1d(n_out)] if batch_norm and (i > 0 or norm_first_layer) else []
+            layers += norm + [activation(act)] if norm_before_act else [activation(act)] + norm
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
     layers.append(activation(out_act))
     return nn.Sequential(*layers)
+
+
+def conv_block(layer: nn.Module, act: str, channels: int, batch_norm: bool) -> list[nn.Module]:
+    """``layer`` -> activation -> BatchNorm2d over ``channels`` (seed 001 l.43: "After each activation layer,
+    batch normalisation is introduced")."""
+    return [layer, activation(act)] + ([nn.BatchNorm2d(channels)] if batch_norm else [])
 
 
 def init_weights(module: nn.Module, scheme: str = "xavier_uniform") -> nn.Module:

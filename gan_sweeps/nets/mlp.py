@@ -17,10 +17,12 @@ class MLPGenerator(nn.Module):
     """z -> hidden... -> 784 -> image, LeakyReLU + BatchNorm in hidden layers, ``out_act`` at the end."""
 
     def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (128, 256, 512), batch_norm: bool = True,
-                 out_act: str = "tanh", init: str = "xavier_uniform"):
+                 out_act: str = "tanh", init: str = "xavier_uniform", norm_first_layer: bool = True,
+                 norm_before_act: bool = False):
         super().__init__()
         self.latent_dim = latent_dim
-        self.net = mlp([latent_dim, *hidden, IMAGE_SIZE], "leaky_relu", batch_norm=batch_norm, out_act=out_act)
+        self.net = mlp([latent_dim, *hidden, IMAGE_SIZE], "leaky_relu", batch_norm=batch_norm, out_act=out_act,
+                       norm_first_layer=norm_first_layer, norm_before_act=norm_before_act)
         init_weights(self, init)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

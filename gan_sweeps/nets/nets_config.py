@@ -12,7 +12,7 @@ from gan_sweeps.config.schema import knob
 from gan_sweeps.data.datasets import NORMALIZATIONS
 
 INIT_SCHEMES = ("xavier_uniform", "xavier_normal", "normal_002", "default")  # nets/blocks.py init_weights
-DEPTHS = ("shallow", "deep")  # nets/conv.py: deep adds one stride-1 conv to G and D
+DEPTHS = ("shallow", "deep")  # nets/conv.py, nets/cgan.py: deep adds one stride-1 conv to G and D
 ARCHS = ("mlp", "conv")  # nets/vae.py: the autoencoder family's trunks
 
 _SIZES = dict(ge=1, help="hidden layer widths")
@@ -24,7 +24,6 @@ class ConvGeneratorConfig:
     latent_dim: int = knob(100, ge=1)
     depth: str = knob("shallow", choices=DEPTHS)
     channels: int = knob(128, ge=4, help="width of the first conv block (halved twice)")
-    num_classes: int = knob(0, ge=0, help="0: unconditional; >0: one-hot label projected into the input")
     batch_norm: bool = knob(True, help="BatchNorm after the activations")
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
 
@@ -34,7 +33,34 @@ class ConvDiscriminatorConfig:
     _target_: str = "gan_sweeps.nets.ConvDiscriminator"
     depth: str = knob("shallow", choices=DEPTHS)
     channels: int = knob(32, ge=1, help="width of the first conv block (doubled twice)")
-    num_classes: int = knob(0, ge=0, help="0: unconditional; >0: one-hot label projected into the input")
+    batch_norm: bool = knob(True, help="BatchNorm after the activations (none with a per-sample penalty)")
+    dropout: float = knob(0.0, ge=0, lt=1)
+    init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
+
+
+@dataclass
+class CGANGeneratorConfig:
+    """nets/cgan.py: noise and label projected to 14x14 maps, merged, one transposed conv to 28x28 (seed 001)."""
+
+    _target_: str = "gan_sweeps.nets.CGANGenerator"
+    latent_dim: int = knob(100, ge=1)
+    num_classes: int = knob(10, ge=2, help="size of the one-hot label")
+    depth: str = knob("shallow", choices=DEPTHS)
+    channels: int = knob(128, ge=2, help="channels of the noise's 14x14 map (halved by the transposed conv)")
+    label_channels: int = knob(1, ge=1, help="channels of the label's 14x14 map")
+    batch_norm: bool = knob(True, help="BatchNorm after the activations")
+    init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
+
+
+@dataclass
+class CGANDiscriminatorConfig:
+    """nets/cgan.py: image conv s2 to 14x14, label map merged there, one conv s2 to 7x7, dense (seed 001)."""
+
+    _target_: str = "gan_sweeps.nets.CGANDiscriminator"
+    num_classes: int = knob(10, ge=2, help="size of the one-hot label")
+    depth: str = knob("shallow", choices=DEPTHS)
+    channels: int = knob(64, ge=1, help="filters of the first conv (doubled by the conv after the merge)")
+    label_channels: int = knob(1, ge=1, help="channels of the label's 14x14 map")
     batch_norm: bool = knob(True, help="BatchNorm after the activations (none with a per-sample penalty)")
     dropout: float = knob(0.0, ge=0, lt=1)
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
@@ -45,7 +71,9 @@ class MLPGeneratorConfig:
     _target_: str = "gan_sweeps.nets.MLPGenerator"
     latent_dim: int = knob(100, ge=1)
     hidden: List[int] = knob(factory=lambda: [128, 256, 512], **_SIZES)
-    batch_norm: bool = knob(True, help="BatchNorm after the hidden activations")
+    batch_norm: bool = knob(True, help="BatchNorm in the hidden layers")
+    norm_first_layer: bool = knob(True, help="BatchNorm on the first hidden layer too (seed 003: false)")
+    norm_before_act: bool = knob(False, help="BatchNorm before the activation, not after (seed 003: true)")
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
 
 
