@@ -27,11 +27,15 @@ run: setup
 	$(PY) -m gan_sweeps.report multirun/make-run --rows k --cols optim.beta1 \
 		--metric eval/cond_acc,eval/conf_correct,eval/conf_incorrect,eval/fid,eval/is
 
+# Test files run in parallel processes (pytest-xdist, one file per process at a time: a file's session services and
+# fixtures stay in one process); `.venv/bin/python -m pytest tests/test_x.py` runs one file in-process.
+PYTEST := $(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+
 test: setup test-services
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 test-fast: setup
-	$(PY) -m pytest -q -m unit
+	$(PYTEST) -m unit
 
 lint: setup
 	$(PY) -m ruff check .
