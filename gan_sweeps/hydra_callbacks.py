@@ -97,7 +97,8 @@ def claim_output_dir(config: DictConfig, node: str) -> Path | None:
     process, resolves to the same folder. Returns the claimed folder, or None when nothing was claimed."""
     hydra_cfg = config.hydra
     configured = str(OmegaConf.to_container(hydra_cfg[node], resolve=False).get("dir"))
-    if TIME_STAMP not in configured or (node == "sweep" and "study_name" in (hydra_cfg.get("sweeper") or {})):
+    sweeper = hydra_cfg.get("sweeper") or {}
+    if TIME_STAMP not in configured or (node == "sweep" and ("study_name" in sweeper or sweeper.get("plan"))):
         return None
     claimed = claim_dir(str(hydra_cfg[node].dir))
     with read_write(hydra_cfg), open_dict(hydra_cfg):
