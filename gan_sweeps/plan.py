@@ -275,3 +275,34 @@ def read_plan(sweep_dir: str | os.PathLike) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
 
+
+
+def estimate_vs_actual(sweep_dir: str | os.PathLike, records: dict[str, dict[str, Any]]) -> str | None:
+    """The report's line comparing a sweep's plan.json with what its jobs took (``records``: job folder name ->
+    metrics.json, flat or nested); None without a plan. The sweep's actual wall time runs from the plan (written
+    just before the first job) to the last job's record, once every planned job has ended."""
+    plan = read_plan(sweep_dir)
+    if plan is None:
+        return None
+    if plan.get("total_s") is None:
+        sources = sorted({j["source"].split(":")[0] for j in plan["jobs"] if j.get("estimate_s") is None})
+        return f"Plan: no estimate for some jobs ({', '.join(sources)}: no earlier run; `hydra.sweeper.plan=true` " \
+               "probes)"
+    errors = []
+    for job in plan["jobs"]:
+        record = records.get(str(job["num"])) or {}
+        timings = record.get("timings") or {k.split("/", 1)[1]: v for k, v in record.items()
+                                             if k.startswith("timings/")}
+        if record.get("status") == "completed" and record.get("wall_time_s") and job.get("estimate_s"):
+            actual = record["wall_time_s"] + (timings.get("startup") or 0.0)
+            errors.append(abs(job["estimate_s"] - actual) / actual)
+    ended = [r for r in records.values() if r.get("status") not in (None, "running")]
+    line = f"Plan: whole sweep estimated {duration(plan['total_s'])}"
+    if len(ended) >= len(plan["jobs"]):
+        stamps = [(Path(sweep_dir) / name / "metrics.json").stat().st_mtime for name in records
+                  if (Path(sweep_dir) / name / "metrics.json").is_file()]
+        actual = max(stamps) - plan["created"]
+        line += f", took {duration(actual)} (estimate {(plan['total_s'] - actual) / actual:+.0%})"
+    if errors:
+        line += f"; per job median error {statistics.median(errors):.0%} over {len(errors)} jobs"
+    return line

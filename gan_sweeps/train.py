@@ -104,11 +104,11 @@ def build_loggers(cfg: DictConfig, run_dir: Path, info: dict[str, Any]) -> list:
 
 
 def _wandb_settings() -> Any:
-    """W&B writes nothing to the terminal (its per-run summary block was ~35 lines a job): its output is in the
-    run folder's ``wandb/*/logs`` and the job's one end line says the status and objective."""
+    """W&B writes nothing to the terminal (its per-run summary block was ~35 lines a job, and a warning per job):
+    its output is in the run folder's ``wandb/*/logs``; the job's one end line says the status and objective."""
     import wandb
 
-    return wandb.Settings(silent=True)
+    return wandb.Settings(silent=True, show_warnings=False)
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list) -> pl.Trainer:
