@@ -3,10 +3,11 @@ estimates (``gan_sweeps.plan``) and ``benchmarks/bench_overhead.py``.
 
 Phases, in order (they add up to the job's wall time, ``startup`` included):
 
-- ``startup``: before the run began: for the first job of a process from the process start (Python, Hydra,
-  composing the config), for later jobs of the same process (the basic launcher runs a grid in one process) from
-  the end of the previous job; it includes the job's pre-flight and provenance record;
-- ``setup``: importing torch/Lightning (first job of a process), validating, data, nets, loggers, trainer;
+- ``startup``: before the job began: for the first job of a process from the process start (Python, Hydra,
+  composing and checking the sweep's configs), for later jobs of the same process (the basic launcher runs a grid
+  in one process) from the end of the previous job (Hydra composing the next one);
+- ``setup``: the job's pre-flight and provenance record, importing torch/Lightning (first job of a process),
+  validating, data, nets, loggers, trainer;
 - ``wandb``: starting the W&B run and closing it (its summary and files);
 - ``train``: the training epochs (``epoch_seconds`` summed); ``fit_other``: the rest of ``trainer.fit`` (Lightning's
   set-up and tear-down, sample grids, checkpoints);

@@ -100,6 +100,8 @@ def build_loggers(cfg: DictConfig, run_dir: Path, info: dict[str, Any]) -> list:
             group=wb.get("group") or info["group"], name=info["name"], tags=tags, job_type=job_type(cfg),
             settings=_wandb_settings(),
             config=OmegaConf.to_container(cfg, resolve=True) | sweep_columns()))
+        # Lightning passes anonymous=None, which W&B >= 0.2x warns about on the terminal at every job's start
+        loggers[-1]._wandb_init.pop("anonymous", None)
     return loggers
 
 
