@@ -20,10 +20,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The main job: seed 001's cGAN grid (k x beta1) at smoke size, then the k x beta1 report table.
+# The main job: seed 001's cGAN grid (k x beta1), 4 epochs of 8,192 images at batch 64 (512 D steps a job: enough
+# for the k x beta1 differences to show), then the k x beta1 report table.
 run: setup
-	$(PY) -m gan_sweeps -m model=cgan k=1,2,3 optim.beta1=0.5,0.9 data.train_size=2048 trainer.max_epochs=2 \
-		eval.num_samples=2000 hydra.sweep.dir=multirun/make-run
+	$(PY) -m gan_sweeps -m model=cgan k=1,2,3 optim.beta1=0.5,0.9 data.train_size=8192 batch_size=64 \
+		trainer.max_epochs=4 eval.num_samples=2000 hydra.sweep.dir=multirun/make-run
 	$(PY) -m gan_sweeps.report multirun/make-run --rows k --cols optim.beta1 \
 		--metric eval/cond_acc,eval/conf_correct,eval/conf_incorrect,eval/fid,eval/is
 
@@ -55,6 +56,8 @@ bench: setup
 	$(PY) benchmarks/bench_refusal.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_evaluation.py
+	$(PY) benchmarks/bench_overhead.py
+	$(PY) benchmarks/bench_plan.py
 
 clean:
 	rm -rf multirun outputs .pytest_cache .cache

@@ -31,6 +31,9 @@ register_configs()
 
 def task(cfg: DictConfig) -> float:
     """One job: its pre-flight (no torch), its provenance record, then the training run."""
+    from gan_sweeps.timings import job_started
+
+    job_started()
     from gan_sweeps.provenance import write_record
     from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
 
@@ -48,7 +51,19 @@ def task(cfg: DictConfig) -> float:
     return run(cfg)
 
 
+def plan(configs: list, overrides: list, hydra_config: DictConfig, sweep_dir: str | None) -> str:
+    """The grid sweeper's plan contract: the plan's text; with ``sweep_dir`` (a sweep that runs) it is also
+    written there as plan.json, from earlier runs only (no probe)."""
+    from gan_sweeps.plan import format_plan, make_plan, write_plan
+
+    made = make_plan(configs, overrides, hydra_config, allow_probe=sweep_dir is None)
+    if sweep_dir is not None:
+        write_plan(sweep_dir, made)
+    return format_plan(made) + ("\nnothing was run (hydra.sweeper.plan=true)" if sweep_dir is None else "")
+
+
 task.preflight = preflight  # the sweepers' pre-flight contract (hydra_plugins/gan_sweeps_grid, ..._optuna)
+task.plan = plan  # the grid sweeper's plan contract (hydra.sweeper.plan=true)
 task.explain_error = one_line  # optional: composition errors of a job as one line
 main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")(task)
 

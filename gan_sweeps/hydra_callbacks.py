@@ -92,12 +92,14 @@ def claim_output_dir(config: DictConfig, node: str) -> Path | None:
     """Claim the command's folder (``hydra.sweep.dir`` for ``node="sweep"``, ``hydra.run.dir`` for ``"run"``) when
     it is time-stamped as configured (conf/config.yaml's default): a folder named on the command line or by a
     preset without ``${now:...}`` is the user's (resume, ``make run``) and is left alone, and so is a study's
-    folder (a sweeper with a ``study_name``, e.g. Optuna, names it after the study). The claimed path is pinned as
+    folder (a sweeper with a ``study_name``, e.g. Optuna, names it after the study), and so is a plan's
+    (``hydra.sweeper.plan=true`` runs nothing: no folder is made). The claimed path is pinned as
     the value and as a ``hydra.<node>.dir`` override, so every job's config, composed again in any launcher
     process, resolves to the same folder. Returns the claimed folder, or None when nothing was claimed."""
     hydra_cfg = config.hydra
     configured = str(OmegaConf.to_container(hydra_cfg[node], resolve=False).get("dir"))
-    if TIME_STAMP not in configured or (node == "sweep" and "study_name" in (hydra_cfg.get("sweeper") or {})):
+    sweeper = hydra_cfg.get("sweeper") or {}
+    if TIME_STAMP not in configured or (node == "sweep" and ("study_name" in sweeper or sweeper.get("plan"))):
         return None
     claimed = claim_dir(str(hydra_cfg[node].dir))
     with read_write(hydra_cfg), open_dict(hydra_cfg):

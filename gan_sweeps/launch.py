@@ -75,12 +75,12 @@ def allocated_cores(environ: Any = None) -> int:
         return os.cpu_count() or 1
 
 
-def job_threads(cfg: DictConfig) -> int | None:
+def job_threads(cfg: DictConfig, hc: Any | None = None) -> int | None:
     """Intra-op threads for this job: ``cfg.threads`` if set, else its cores / parallel jobs; None: leave PyTorch's
     default (one thread per core of the machine) when the job may use every core alone."""
     if cfg.get("threads"):
         return int(cfg.threads)
-    cores, jobs = allocated_cores(), parallel_jobs()
+    cores, jobs = allocated_cores(), parallel_jobs(hc)
     if jobs <= 1 and cores >= (os.cpu_count() or 1):
         return None
     return max(1, cores // min(jobs, cores))

@@ -11,7 +11,6 @@ import logging
 import math
 import os
 import sys
-import time
 import traceback
 import warnings
 from pathlib import Path
@@ -38,6 +37,7 @@ from gan_sweeps.launch import (Terminated, job_devices, job_threads, raise_on_si
                               shares_terminal)
 from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
+from gan_sweeps.timings import PhaseTimer, job_ended, jobs_before
 from gan_sweeps.tracking import job_type, sweep_columns
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,18 @@ def _interactive() -> bool:
     return sys.stdout.isatty() and not os.environ.get("CI")
 
 
+def _in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+class _SweepConsole(logging.Filter):
+    """On a sweep's terminal only gan-sweeps' and Hydra's lines (job started / ended) and warnings pass; the
+    libraries' info lines (Lightning's devices and model summary) go to the run folder's log only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith(("gan_sweeps", "hydra"))
+
+
 def _hydra_info() -> dict[str, Any]:
     if not HydraConfig.initialized():
         return {"overrides": [], "group": None, "name": None}
@@ -86,12 +98,25 @@ def build_loggers(cfg: DictConfig, run_dir: Path, info: dict[str, Any]) -> list:
         loggers.append(pl.loggers.WandbLogger(
             save_dir=str(run_dir), project=wb.project, entity=wb.get("entity"), mode=wb.mode,
             group=wb.get("group") or info["group"], name=info["name"], tags=tags, job_type=job_type(cfg),
+            settings=_wandb_settings(),
             config=OmegaConf.to_container(cfg, resolve=True) | sweep_columns()))
+        # Lightning passes anonymous=None, which W&B >= 0.2x warns about on the terminal at every job's start
+        loggers[-1]._wandb_init.pop("anonymous", None)
     return loggers
 
 
+def _wandb_settings() -> Any:
+    """W&B writes nothing to the terminal (its per-run summary block was ~35 lines a job, and a warning per job):
+    its output is in the run folder's ``wandb/*/logs``; the job's one end line says the status and objective."""
+    import wandb
+
+    return wandb.Settings(silent=True, show_warnings=False)
+
+
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list) -> pl.Trainer:
-    interactive = _interactive() and not shares_terminal()  # parallel jobs' progress bars would interleave
+    # a sweep's terminal gets one line per job: no progress bars (parallel jobs' bars would interleave anyway;
+    # `python -m gan_sweeps.status --watch` shows a sweep's progress); the model summary goes to the job's log
+    interactive = _interactive() and not shares_terminal() and not _in_sweep()
     if interactive:
         callbacks = callbacks + [pl.callbacks.RichProgressBar()]
     checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True, save_top_k=0,
@@ -99,12 +124,20 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     trainer_kwargs["devices"] = job_devices(cfg)  # one GPU per job when parallel jobs share several GPUs
     return pl.Trainer(**trainer_kwargs, callbacks=callbacks + [checkpoint], plugins=[AtomicCheckpointIO()],
-                      logger=loggers or False, enable_progress_bar=interactive, enable_model_summary=interactive,
+                      logger=loggers or False, enable_progress_bar=interactive,
+                      enable_model_summary=interactive or _in_sweep(),
                       num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=str(run_dir))
 
 
 def _quiet_libraries() -> None:
-    if not _interactive():
+    if _in_sweep():  # libraries' info lines into the job's log file (Hydra's job logging), not the terminal
+        for name in ("pytorch_lightning", "lightning.fabric"):
+            logging.getLogger(name).setLevel(logging.INFO)
+        for handler in logging.getLogger().handlers:
+            if not isinstance(handler, logging.FileHandler) and not any(
+                    isinstance(f, _SweepConsole) for f in handler.filters):
+                handler.addFilter(_SweepConsole())
+    elif not _interactive():
         logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
         logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
     for pattern in (".*smaller than the logging interval.*", ".*does not have many workers.*",
@@ -136,9 +169,10 @@ def run(cfg: DictConfig) -> float:
         return objective_of(cfg, previous)
     info = _hydra_info()
     metrics: dict[str, Any] = {"status": "running", "model": cfg.model.get("name"), "dataset": cfg.data.get("name"),
-                               "overrides": info["overrides"], "error": None}
+                               "overrides": info["overrides"], "error": None, "batch_size": cfg.batch_size,
+                               "k": cfg.get("k"), "g_steps": cfg.get("g_steps"), "job_in_process": jobs_before()}
     record.write(metrics)
-    started = time.perf_counter()
+    timer = PhaseTimer()  # from the job's start (gan_sweeps.__main__.task): its imports count
     trainer = model = throughput = health = None
     previous_sigterm = raise_on_sigterm()  # scancel: recorded as failed, and the job still returns (launch.py)
     try:
@@ -167,17 +201,24 @@ def run(cfg: DictConfig) -> float:
             pruning = OptunaPruning.from_config(cfg, callbacks[-1])  # only in a job of hydra/sweeper=optuna
             if pruning is not None:
                 callbacks.append(pruning)  # after PeriodicEvaluation: reads its result
-        trainer = build_trainer(cfg, run_dir, callbacks, build_loggers(cfg, run_dir, info))
+        loggers = build_loggers(cfg, run_dir, info)
+        trainer = build_trainer(cfg, run_dir, callbacks, loggers)
+        timer.lap("setup")
+        _start_wandb(loggers)
+        timer.lap("wandb")
         ckpt = run_dir / "checkpoints" / CHECKPOINT_NAME
         resume_from = str(ckpt) if cfg.get("resume") and ckpt.is_file() else None
         if resume_from:
             log.info("resume: continuing %s from %s", run_dir, ckpt)
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+        timer.lap("fit")
         if trainer.interrupted:
             raise KeyboardInterrupt
         evaluation = _evaluate(cfg, model, datamodule, run_dir) if primary else {}
+        timer.lap("eval")
         if "eval/fid" in evaluation:  # the real data's own scores beside the run's: the report's reference row
             _save_reference(cfg, run_dir, model.device)
+        timer.lap("reference")
         health.check_evaluation(evaluation, trainer.current_epoch)
         metrics.update(evaluation)
         _log_final(trainer, evaluation)
@@ -204,16 +245,24 @@ def run(cfg: DictConfig) -> float:
     finally:
         restore_sigterm(previous_sigterm)
         metrics.update(_training_summary(model, trainer, throughput))
-        metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
+        metrics["wall_time_s"] = round(timer.elapsed(), 3)
         if health is not None:
             metrics.update(health.summary())
         if metrics["status"] not in ("completed", "diverged"):  # failed/pruned/interrupted: no diagnosis to give
             metrics["health"] = metrics["status"]
-        record.write(metrics)
+        timer.lap("teardown")
+        record.write(metrics)  # the status is on disk before W&B closes (which may hang on a network)
+        timer.lap("teardown")
         try:
             _finish_wandb(metrics)
         except Exception as exc:  # noqa: BLE001 - never lose the run over its W&B copy
             log.warning("could not close the W&B run: %s", exc)
+        timer.lap("wandb")
+        metrics["wall_time_s"] = round(timer.elapsed(), 3)  # from the job's start; ``startup`` came before
+        metrics["timings"] = timer.summary(sum(throughput.epoch_seconds) if throughput is not None else 0.0)
+        record.write(metrics)
+        job_ended()
+        log_job_end(metrics, cfg)
     return objective_of(cfg, metrics)
 
 
@@ -269,6 +318,28 @@ def _log_final(trainer: pl.Trainer, results: dict[str, Any]) -> None:
     for logger in trainer.loggers:
         logger.log_metrics(scalars, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
         logger.save()
+
+
+def _start_wandb(loggers: list) -> None:
+    """Start the W&B run now (Lightning starts it lazily inside ``fit``), so its cost is timed on its own."""
+    for logger in loggers:
+        if isinstance(logger, pl.loggers.WandbLogger):
+            logger.experiment  # noqa: B018 - the property starts the run
+
+
+def log_job_end(metrics: dict[str, Any], cfg: DictConfig) -> None:
+    """The job's one line at its end: status, health, the objective and the wall time (the terminal's record of
+    a sweep: one line per job started, by the launcher, and this one per job ended)."""
+    names = list(cfg.objective) if isinstance(cfg.objective, ListConfig) else [cfg.objective]
+    shown = [f"{name}={metrics[name]:.4g}" for name in names
+             if isinstance(metrics.get(name), (int, float)) and not isinstance(metrics.get(name), bool)]
+    info = _hydra_info()
+    job = info["name"].split(":", 1)[0] if info["name"] and ":" in info["name"] else None
+    health = metrics.get("health")
+    log.info("%s%s%s%s in %.1f s%s", f"#{job} " if job is not None else "", metrics["status"],
+             f" ({health})" if health not in (None, "ok", metrics["status"]) else "",
+             (": " + " ".join(shown)) if shown else "", metrics.get("wall_time_s") or 0.0,
+             f": {metrics['error']}" if metrics.get("error") and metrics["status"] != "completed" else "")
 
 
 def _finish_wandb(metrics: dict[str, Any]) -> None:

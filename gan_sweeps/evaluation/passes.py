@@ -15,6 +15,8 @@ import torch
 from gan_sweeps.data import to_unit_range
 from gan_sweeps.evaluation.evaluator import seeded
 
+GENERATE_CHUNK = 256  # images per generator call: a 1,000-image call of the cGAN's G ran ~30 % slower per image on
+# CPU (its 28x28x32 activations outgrow the caches; benchmarks/bench_overhead.py)
 SampleConsumer = Callable[[torch.Tensor, "torch.Tensor | None"], None]  # ([0, 1] images, intended labels or None)
 
 
@@ -67,6 +69,12 @@ def model_device(model: Any, default: torch.device | str = "cpu") -> torch.devic
     return torch.device(default)
 
 
+def _chunks(labels: torch.Tensor | None, n: int, device: torch.device) -> list[torch.Tensor]:
+    """The batch's labels (or placeholders of the right length) in ``GENERATE_CHUNK`` pieces."""
+    labels = labels if labels is not None else torch.empty(n, device=device)
+    return list(labels.split(GENERATE_CHUNK))
+
+
 @torch.no_grad()
 def sample_pass(model: Sampler, consumers: Sequence[SampleConsumer], *, normalize: str, num_samples: int,
                 batch_size: int = 1000, seed: int = 0) -> None:
@@ -80,6 +88,7 @@ def sample_pass(model: Sampler, consumers: Sequence[SampleConsumer], *, normaliz
         for start in range(0, num_samples, batch_size):
             n = min(batch_size, num_samples - start)
             y = balanced_labels(start, n, model.num_classes, device) if model.conditional else None
-            x01 = to_unit_range(model.generate(n, y).float(), normalize)
+            x01 = to_unit_range(torch.cat([model.generate(len(part), part if y is not None else None)
+                                           for part in _chunks(y, n, device)]).float(), normalize)
             for consume in consumers:
                 consume(x01, y)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gan_sweeps.atomic import atomic_write_text
+from gan_sweeps.plan import estimate_vs_actual
 from gan_sweeps.report import render
 from gan_sweeps.report.runs import (NoRunsError, Run, expected_job_count, flatten, is_number, load_optimization_results,
                                     load_sweep)
@@ -225,6 +226,9 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
         terminal.insert(1, runs_table)
     figures = draw_figures(sweep, out, options.epochs, warnings) if options.figures else {}
     lines = summary_lines(sweep, root, expected_job_count(root))
+    planned = estimate_vs_actual(root, {run.name: run.metrics for run in runs})
+    if planned:
+        lines.append(planned)
 
     documents = {"report.md": markdown_document(sweep, root, lines, grids, figures, out),
                  "report.csv": render.grid_csv(run_grid(sweep, reference, details=True))}

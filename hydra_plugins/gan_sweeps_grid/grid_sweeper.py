@@ -6,7 +6,12 @@ the task function's ``preflight`` attribute, a callable ``preflight(cfg)`` that 
 when the job is invalid (gan-sweeps' task function carries one; an app without it gets Hydra's own composition
 check only). If any job fails, nothing starts: the error lists each bad job in one line (job number, overrides,
 reason) and the command exits non-zero. An optional ``explain_error(exc, overrides) -> str`` attribute of the
-task function turns a composition error (a bad type, an unknown key) into that one line."""
+task function turns a composition error (a bad type, an unknown key) into that one line.
+
+``hydra.sweeper.plan=true`` prints the sweep's plan and runs nothing: the task function's ``plan`` attribute, a
+callable ``plan(configs, overrides, hydra_config, sweep_dir) -> str`` given every job's composed config (gan-sweeps:
+``gan_sweeps.plan``, job count, override lines, device, parallelism and estimated wall times). A sweep that runs
+calls it too, with its sweep folder, so it can leave its plan there (``plan.json``)."""
 
 
 import logging
@@ -26,6 +31,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class GridSweeperConf(BasicSweeperConf):
     _target_: str = "hydra_plugins.gan_sweeps_grid.grid_sweeper.GridSweeper"
+    # print the jobs and their estimated wall time (the task function's ``plan``), run nothing
+    plan: bool = False
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="gan_sweeps")
@@ -51,8 +58,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 class GridSweeper(BasicSweeper):
-    def __init__(self, max_batch_size: Optional[int], params: Optional[dict] = None) -> None:
+    def __init__(self, max_batch_size: Optional[int], params: Optional[dict] = None, plan: bool = False) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
+        self.plan_only = plan
+        self.planner: Optional[Callable[..., str]] = None
         self.preflight: Optional[Callable[[DictConfig], Any]] = None
         self.explain_error: Callable[[BaseException, Sequence[str]], str] = lambda exc, _: _one_line(exc)
         self._checked = False
@@ -61,30 +70,50 @@ class GridSweeper(BasicSweeper):
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
         self.preflight = getattr(task_function, "preflight", None)
         self.explain_error = getattr(task_function, "explain_error", self.explain_error)
+        self.planner = getattr(task_function, "plan", None)
 
     def problems(self, arguments: List[str]) -> tuple[int, list[str]]:
         """(number of jobs, one line per invalid job)."""
+        total, lines, _ = self._compose(arguments)
+        return total, lines
+
+    def _compose(self, arguments: List[str]) -> tuple[int, list[str], list[tuple[list[str], DictConfig]]]:
+        """(number of jobs, one line per invalid job, (overrides, config) of every job that composed)."""
         jobs = grid_jobs(self._parse_config() + list(arguments), self.hydra_context.config_loader)
-        lines = []
+        lines, composed = [], []
         for num, overrides in enumerate(jobs):
             try:
                 cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
             except Exception as exc:  # noqa: BLE001 - a job that cannot be composed is reported, not raised
                 lines.append(f"  job {num} ({' '.join(overrides)}): {self.explain_error(exc, overrides)}")
                 continue
+            composed.append((overrides, cfg))
+            if self.preflight is None:
+                continue
             try:
                 self.preflight(cfg)
             except Exception as exc:  # noqa: BLE001 - the preflight's one-line verdict
                 lines.append(f"  job {num} ({' '.join(overrides)}): {_one_line(exc)}")
-        return len(jobs), lines
+        return len(jobs), lines, composed
 
     def sweep(self, arguments: List[str]) -> Any:
-        if self.preflight is not None:
-            total, lines = self.problems(arguments)
+        if self.preflight is not None or self.plan_only or self.planner is not None:
+            total, lines, composed = self._compose(arguments)
             if lines:
                 raise PreflightRefused(total, lines)
             log.info("pre-flight: all %d jobs are valid", total)
             self._checked = True
+            if self.plan_only:
+                if self.planner is None:
+                    raise CompactHydraException("hydra.sweeper.plan=true: this app's task function has no plan")
+                print(self.planner([c for _, c in composed], [o for o, _ in composed], self.config.hydra, None))
+                return []
+            if self.planner is not None:
+                try:  # the plan of a sweep that runs: plan.json in its folder, for the report
+                    self.planner([c for _, c in composed], [o for o, _ in composed], self.config.hydra,
+                                 self.config.hydra.sweep.dir)
+                except Exception as exc:  # noqa: BLE001 - an estimate never stops a sweep
+                    log.warning("no plan.json: %s", _one_line(exc))
         return super().sweep(arguments)
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
