@@ -119,6 +119,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list
     interactive = _interactive() and not shares_terminal() and not _in_sweep()
     if interactive:
         callbacks = callbacks + [pl.callbacks.RichProgressBar()]
+    elif _in_sweep():  # the logged summary (Lightning's default, rich, prints to stdout past the logging filter)
+        callbacks = callbacks + [pl.callbacks.ModelSummary()]
     checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True, save_top_k=0,
                                               enable_version_counter=False)
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)

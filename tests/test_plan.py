@@ -87,8 +87,9 @@ def test_a_sweep_leaves_its_plan_and_prints_one_line_per_job(tmp_path):
     assert [j["overrides"].split()[-1] for j in plan["jobs"]] == ["seed=1", "seed=2"] and plan["total_s"] > 0
     terminal = proc.stdout + proc.stderr
     assert "wandb:" not in terminal and "GPU available" not in terminal  # into the run folders, not here
+    assert "Total params" not in terminal  # nor the model summary
     ends = [line for line in terminal.splitlines() if "completed in" in line]
     assert len(ends) == 2 and ends[0].split(" - ", 1)[1].startswith("#0 completed")
     (log,) = job_dirs(sweep)[0].glob("*.log")
-    assert "GPU available" in log.read_text()  # Lightning's lines are in the job's log
+    assert "GPU available" in log.read_text() and "Total params" in log.read_text()  # Lightning's lines: the log
     assert all("timings" in json.loads((j / "metrics.json").read_text()) for j in job_dirs(sweep))
