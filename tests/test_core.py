@@ -64,17 +64,27 @@ def test_cgan_nets_merge_at_14x14_and_d_halves_to_7x7x128(compose, depth):
     g, d = module.generator, module.discriminator
     z, y = torch.randn(3, 100), torch.tensor([0, 4, 9])
     assert g.noise(z).shape == (3, 128, 14, 14)  # seed 001 l.95: "reshaped into a 14 x 14 x 128 tensor"
-    assert g.merge(z, y).shape == (3, 129, 14, 14)  # + the label's 14x14 map
+    assert g.label(torch.eye(10)[y]).shape == (3, 128, 14, 14)  # "Each of which [...] 14 x 14 x 128": the label too
+    assert g.merge(z, y).shape == (3, 256, 14, 14)
     assert g(z, y).shape == (3, 1, 28, 28)
     assert [type(m) for m in g.trunk if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-2:] == \
         [torch.nn.ConvTranspose2d, torch.nn.Conv2d]  # one stride-2 transposed conv to 28x28, a conv to 1 channel
     x = torch.rand(3, 1, 28, 28)
-    assert d.merge(x, y).shape == (3, 65, 14, 14)  # l.97: first conv halves 28 -> 14; the label map merged there
+    # l.97: the first conv halves 28 -> 14; the label "projected and reshaped to match the tensor shape" merged there
+    assert d.merge(x, y).shape == (3, 128, 14, 14)
     out = d(x, y)
     assert out["features"].shape == (3, 7 * 7 * 128)  # "halves the image size to 7 x 7 x 128", flattened
     assert out["adv"].shape == (3,)
     other = g(z, torch.tensor([1, 4, 9]))
     assert not torch.allclose(other[0], g(z, y)[0]) and torch.allclose(other[1:], g(z, y)[1:])  # label conditions
+
+
+@pytest.mark.unit
+def test_cgan_label_channels_sets_the_label_maps_of_both_nets(compose):
+    module = build_model(compose("model=cgan", "model.label_channels=1"))
+    y = torch.tensor([0, 4, 9])
+    assert module.generator.merge(torch.randn(3, 100), y).shape == (3, 129, 14, 14)
+    assert module.discriminator.merge(torch.rand(3, 1, 28, 28), y).shape == (3, 65, 14, 14)
 
 
 @pytest.mark.unit

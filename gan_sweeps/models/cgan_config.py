@@ -2,6 +2,7 @@
 merged at 14 x 14 in D; ``model.depth=deep`` is the seed's deep cGAN (one more conv after the merge)."""
 
 from dataclasses import dataclass
+from typing import Optional
 
 from omegaconf import II
 
@@ -19,7 +20,9 @@ class CGANConfig(DCGANConfig):
     metrics = DCGANConfig.metrics + CONDITIONAL_METRICS
 
     name: str = const("cgan")
-    label_channels: int = knob(1, ge=1, help="channels of the label's 14x14 map in G and D (seed 001 l.95/97)")
+    label_channels: Optional[int] = knob(
+        None, ge=1, help="channels of the label's 14x14 map in G and D (null: as many as the branch it is merged "
+                         "with, 128 in G and 64 in D: seed 001 l.95/97)")
     module: AdversarialModuleConfig = nested(AdversarialModuleConfig, _target_="gan_sweeps.models.ConditionalGAN")
     generator: CGANGeneratorConfig = nested(CGANGeneratorConfig, latent_dim=II("model.latent_dim"),
                                             depth=II("model.depth"), init=II("model.init"),

@@ -8,16 +8,18 @@ Generator, l.95: "takes as an input a random, normally sampled, noise vector of 
 projected and reshaped into a 14 x 14 x 128 tensor. Both are merged by concatenation, which is followed by a
 transposed convolution with stride 2x2 to upsample the image to the desired resolution of 28x28 pixels. [...] Last,
 a normal convolution reduces the number of filters to one, obtaining the output image."
-Built as: z -> dense -> 14x14x128; one-hot label -> dense -> 14x14x``label_channels`` (1 by default: a label map
-beside the noise's 128 channels; the sentence can also be read as 128 label channels: ``model.label_channels=128``);
-concat -> [deep: 3x3 conv s1, 128] -> 3x3 transposed conv s2 -> 28x28x64 (filters halve, l.39) -> 3x3 conv -> 1,
-tanh.
+Built as: z -> dense -> 14x14x128; one-hot label -> dense -> 14x14x128 ("Each of which [...] is then projected
+and reshaped into a 14 x 14 x 128 tensor": both branches; ``model.label_channels=N`` sets another width, e.g. 1 for
+the one-channel label map of common Keras cGAN examples, which learned no conditioning within 16,384 images here:
+eval/cond_acc 0.099 against 0.61 with 128 channels, one epoch, d_step=separate); concat -> [deep: 3x3 conv s1,
+128] -> 3x3 transposed conv s2 -> 28x28x64 (filters halve, l.39) -> 3x3 conv -> 1, tanh.
 
 Discriminator, l.97: "the 28x28 input gets halved in the first layer, in this case using normal convolutions with
 stride 2x2, whilst the input labels pass through a fully connected layer and get projected and reshaped to match
 the tensor shape. [...] The two branches are then merged, and a final convolutional layer halves the image size to
 7 x 7 x 128. This gets flattened and passed through a fully connected layer to output a single output."
-Built as: image -> 3x3 conv s2 -> 14x14x64 (filters double, l.39); one-hot label -> dense -> 14x14x``label_channels``;
+Built as: image -> 3x3 conv s2 -> 14x14x64 (filters double, l.39); one-hot label -> dense -> 14x14x64 ("to match the
+tensor shape"; ``label_channels``);
 concat -> [deep: 3x3 conv s1, 64] -> 3x3 conv s2 -> 7x7x128 -> flatten 6272 -> dense -> 1 logit.
 
 Deep variant (``model.depth=deep``), l.99: "The second implementation has an additional convolutional layer after
@@ -48,12 +50,13 @@ def _projection(n_in: int, channels: int, act: str, batch_norm: bool) -> nn.Sequ
 
 class CGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 100, num_classes: int = 10, depth: str = "shallow", channels: int = 128,
-                 label_channels: int = 1, batch_norm: bool = True, out_act: str = "tanh",
+                 label_channels: int | None = None, batch_norm: bool = True, out_act: str = "tanh",
                  init: str = "xavier_uniform"):
         super().__init__()
         deep = is_deep(depth)
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.noise = _projection(latent_dim, channels, "relu", batch_norm)
+        label_channels = label_channels or channels  # null: as wide as the noise's map
         self.label = _projection(num_classes, label_channels, "relu", batch_norm)
         merged = channels + label_channels
         layers: list[nn.Module] = []
@@ -77,12 +80,14 @@ class CGANGenerator(nn.Module):
 
 
 class CGANDiscriminator(nn.Module):
-    def __init__(self, num_classes: int = 10, depth: str = "shallow", channels: int = 64, label_channels: int = 1,
-                 batch_norm: bool = True, dropout: float = 0.0, init: str = "xavier_uniform"):
+    def __init__(self, num_classes: int = 10, depth: str = "shallow", channels: int = 64,
+                 label_channels: int | None = None, batch_norm: bool = True, dropout: float = 0.0,
+                 init: str = "xavier_uniform"):
         super().__init__()
         deep = is_deep(depth)
         self.num_classes = num_classes
         self.image = nn.Sequential(*conv_block(nn.Conv2d(1, channels, 3, 2, 1), "leaky_relu", channels, batch_norm))
+        label_channels = label_channels or channels  # null: as wide as the image's map
         self.label = _projection(num_classes, label_channels, "leaky_relu", batch_norm)
         merged = channels + label_channels
         layers: list[nn.Module] = []

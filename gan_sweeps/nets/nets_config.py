@@ -6,6 +6,7 @@ interpolations of model-level knobs (``model.depth``, ``model.dropout``, ...), w
 ``model.discriminator.batch_norm`` is set directly (the WGAN-GP recipe turns it off)."""
 
 from dataclasses import dataclass
+from typing import Optional
 from typing import List
 
 from gan_sweeps.config.schema import knob
@@ -47,7 +48,7 @@ class CGANGeneratorConfig:
     num_classes: int = knob(10, ge=2, help="size of the one-hot label")
     depth: str = knob("shallow", choices=DEPTHS)
     channels: int = knob(128, ge=2, help="channels of the noise's 14x14 map (halved by the transposed conv)")
-    label_channels: int = knob(1, ge=1, help="channels of the label's 14x14 map")
+    label_channels: Optional[int] = knob(None, ge=1, help="channels of the label's 14x14 map (null: channels)")
     batch_norm: bool = knob(True, help="BatchNorm after the activations")
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
 
@@ -60,7 +61,7 @@ class CGANDiscriminatorConfig:
     num_classes: int = knob(10, ge=2, help="size of the one-hot label")
     depth: str = knob("shallow", choices=DEPTHS)
     channels: int = knob(64, ge=1, help="filters of the first conv (doubled by the conv after the merge)")
-    label_channels: int = knob(1, ge=1, help="channels of the label's 14x14 map")
+    label_channels: Optional[int] = knob(None, ge=1, help="channels of the label's 14x14 map (null: channels)")
     batch_norm: bool = knob(True, help="BatchNorm after the activations (none with a per-sample penalty)")
     dropout: float = knob(0.0, ge=0, lt=1)
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
