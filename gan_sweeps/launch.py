@@ -11,8 +11,10 @@
   A Slurm job (``submitit_slurm``) gets its own allocation: Slurm sets ``CUDA_VISIBLE_DEVICES`` to its GPUs, so it
   counts as running alone.
 - SIGTERM (``scancel``, a time limit, a shutdown): :func:`raise_on_sigterm` turns it into :class:`Terminated`, so
-  the run records itself as failed and the job still returns (submitit then has a result to collect: the sweep
-  goes on instead of losing the job).
+  the run records itself as failed. A job in a process of its own (submitit, joblib) then still returns: submitit
+  has a result to collect and the sweep goes on instead of losing the job. A job in the process the user started
+  (a single run, or Hydra's basic launcher: :func:`runs_in_command_process`) ends the command with status 143:
+  the signal was meant for the whole sweep, whose finished runs stay as they are.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ def launcher_name(hc: Any | None = None) -> str:
     if "submitit" in target:
         return "submitit_slurm" if "Slurm" in target else "submitit_local"
     return "basic"
+
+
+def runs_in_command_process(hc: Any | None = None) -> bool:
+    """Whether this job runs in the process of the command itself (a single run, or a sweep's basic launcher)."""
+    from hydra.types import RunMode
+
+    hc = hc if hc is not None else _hydra()
+    return hc is None or hc.mode == RunMode.RUN or launcher_name(hc) == "basic"
 
 
 def parallel_jobs(hc: Any | None = None) -> int:

@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 import traceback
 import warnings
@@ -34,7 +35,7 @@ from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config import ConfigError, validate
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
 from gan_sweeps.launch import (Terminated, job_devices, job_threads, raise_on_sigterm, restore_sigterm,
-                              shares_terminal)
+                               runs_in_command_process, shares_terminal)
 from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
 from gan_sweeps.timings import PhaseTimer, job_ended, jobs_before
@@ -265,6 +266,8 @@ def run(cfg: DictConfig) -> float:
         record.write(metrics)
         job_ended()
         log_job_end(metrics, cfg)
+    if str(metrics.get("error") or "").startswith(Terminated.__name__) and runs_in_command_process():
+        raise SystemExit(128 + signal.SIGTERM)  # the signal was for the command: no further job of the sweep starts
     return objective_of(cfg, metrics)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import pytest
@@ -186,3 +187,28 @@ def test_ddp_trains_one_run_on_two_processes_and_rank_zero_records_it(tmp_path):
     assert metrics["status"] == "completed" and metrics["error"] is None
     assert metrics["d_steps_done"] == 2 and metrics["train_images"] == 256
     assert (run / "train_ddp_process_1.log").is_file()  # rank 1 ran in its own process, in the same folder
+
+
+@pytest.mark.e2e
+def test_sigterm_to_a_sweep_records_the_running_job_failed_and_starts_no_other(tmp_path):
+    """The basic launcher runs jobs in the command's own process: a SIGTERM is meant for the whole sweep."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sweep = tmp_path / "sweep"
+    command = [sys.executable, "-m", "gan_sweeps", "-m", "seed=0,1,2", "data.train_size=4096", "batch_size=32",
+               "trainer.max_epochs=3", "logger=csv", "eval=off", f"hydra.sweep.dir={sweep}"]
+    proc = subprocess.Popen(command, cwd=tmp_path, env={**os.environ, "CI": "1"}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    progress, deadline = sweep / "0" / "progress.json", time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if progress.exists() and json.loads(progress.read_text() or "{}").get("stage") == "training":
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, out[-3000:]
+    assert read_metrics(sweep / "0")["error"].startswith("Terminated: received SIGTERM")
+    assert not (sweep / "1").exists() and not (sweep / "2").exists()
