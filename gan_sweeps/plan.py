@@ -7,7 +7,9 @@ set the estimate beside the actual wall time.
 A job's estimate is ``train + eval + overhead`` seconds, each part from a named source:
 
 - ``history``: completed earlier runs under ``multirun/`` and ``outputs/`` (or the folders given) with the same
-  model, batch size and device, those with the same ``k`` and ``g_steps`` preferred: the median of their
+  model, nets (``arch``: a hash of the resolved ``model`` node, ``d_step`` and the regulariser, so a deep net or a
+  gradient penalty is never timed by a shallow plain run), batch size and device, those with the same ``k`` and
+  ``g_steps`` preferred: the median of their
   ``images_per_s`` gives ``train`` (epochs x images per epoch / images/s), their ``timings``
   (gan_sweeps/timings.py) give ``eval`` (scaled by ``eval.num_samples``) and the overhead (W&B, Lightning's set-up,
   record), and the first job of their process its start-up (imports: once per process);
@@ -40,9 +42,22 @@ OVERHEAD_PHASES = ("setup", "wandb", "fit_other", "reference", "teardown")
 
 
 # ---- what a job is -----------------------------------------------------------------------------------------------
+def arch_key(cfg: DictConfig) -> str:
+    """What sets a job's speed besides batch size, k and device: its resolved nets, D's step and regulariser."""
+    import hashlib
+
+    from omegaconf import OmegaConf
+
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    model.pop("module", None)  # the loop's knobs (k, g_steps: keyed on their own), not its nets
+    node = {"model": model, "d_step": cfg.get("d_step"),
+            "regularizer": OmegaConf.to_container(cfg.regularizer, resolve=True) if "regularizer" in cfg else None}
+    return hashlib.sha1(json.dumps(node, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def job_key(cfg: DictConfig, device: str) -> dict[str, Any]:
-    return {"model": cfg.model.get("name"), "batch_size": int(cfg.batch_size), "device": device,
-            "k": cfg.get("k"), "g_steps": cfg.get("g_steps")}
+    return {"model": cfg.model.get("name"), "arch": arch_key(cfg), "batch_size": int(cfg.batch_size),
+            "device": device, "k": cfg.get("k"), "g_steps": cfg.get("g_steps")}
 
 
 def planned_device(cfg: DictConfig) -> str:
@@ -69,8 +84,8 @@ def train_images(cfg: DictConfig) -> int:
 # ---- earlier runs ------------------------------------------------------------------------------------------------
 def _run_key(record: dict[str, Any], run_dir: Path) -> dict[str, Any] | None:
     """An earlier run's job key, from its metrics.json (newer runs) or its .hydra/config.yaml."""
-    if all(k in record for k in ("batch_size", "device")):
-        return {"model": record.get("model"), "batch_size": record["batch_size"],
+    if all(k in record for k in ("arch", "batch_size", "device")):
+        return {"model": record.get("model"), "arch": record["arch"], "batch_size": record["batch_size"],
                 "device": str(record["device"]).split(":")[0], "k": record.get("k"), "g_steps": record.get("g_steps")}
     try:
         import yaml
@@ -80,7 +95,13 @@ def _run_key(record: dict[str, Any], run_dir: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(cfg, dict) or "device" not in record:
         return None
-    return {"model": record.get("model"), "batch_size": cfg.get("batch_size"),
+    from omegaconf import OmegaConf
+
+    try:
+        arch = arch_key(OmegaConf.create(cfg))
+    except Exception:  # noqa: BLE001 - a config this version cannot resolve: not comparable
+        return None
+    return {"model": record.get("model"), "arch": arch, "batch_size": cfg.get("batch_size"),
             "device": str(record["device"]).split(":")[0], "k": cfg.get("k"), "g_steps": cfg.get("g_steps")}
 
 
@@ -102,7 +123,7 @@ def history(roots: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
 
 
 def _matches(runs: list[dict[str, Any]], key: dict[str, Any]) -> list[dict[str, Any]]:
-    same = [r for r in runs if all(r["key"].get(k) == key[k] for k in ("model", "batch_size", "device"))]
+    same = [r for r in runs if all(r["key"].get(k) == key[k] for k in ("model", "arch", "batch_size", "device"))]
     exact = [r for r in same if r["key"].get("k") == key["k"] and r["key"].get("g_steps") == key["g_steps"]]
     return exact or same
 
@@ -209,7 +230,7 @@ def estimate_job(cfg: DictConfig, runs: list[dict[str, Any]], device: str, allow
             source = "probe: measured now"
         else:
             source = "probe: measured " + time.strftime("%Y-%m-%d %H:%M", time.localtime(found["created"])) \
-                if found else "none: no earlier run with this model, batch size and device (a --plan probes)"
+                if found else "none: no earlier run with these nets, batch size and device (a plan probes)"
         costs = dict(found or {})
     if not costs.get("images_per_s"):
         return {"estimate_s": None, "source": source, **key}

@@ -37,6 +37,7 @@ from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
 from gan_sweeps.launch import (Terminated, job_devices, job_threads, raise_on_sigterm, restore_sigterm,
                                runs_in_command_process, shares_terminal)
 from gan_sweeps.models import Diverged, GenerativeModule
+from gan_sweeps.plan import arch_key
 from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
 from gan_sweeps.timings import PhaseTimer, job_ended, jobs_before
 from gan_sweeps.tracking import job_type, sweep_columns
@@ -173,7 +174,8 @@ def run(cfg: DictConfig) -> float:
     info = _hydra_info()
     metrics: dict[str, Any] = {"status": "running", "model": cfg.model.get("name"), "dataset": cfg.data.get("name"),
                                "overrides": info["overrides"], "error": None, "batch_size": cfg.batch_size,
-                               "k": cfg.get("k"), "g_steps": cfg.get("g_steps"), "job_in_process": jobs_before()}
+                               "k": cfg.get("k"), "g_steps": cfg.get("g_steps"), "arch": arch_key(cfg),
+                               "job_in_process": jobs_before()}
     record.write(metrics)
     timer = PhaseTimer()  # from the job's start (gan_sweeps.__main__.task): its imports count
     trainer = model = throughput = health = None

@@ -13,13 +13,19 @@ from conftest import TINY, job_dirs, run_cli
 MISSION = ["model=cgan", "k=1,2,3", "optim.beta1=0.5,0.9"]
 
 
-def earlier_run(root: Path, k: int = 1, images_per_s: float = 400.0, model: str = "cgan", batch_size: int = 128
-                ) -> Path:
+def earlier_run(root: Path, k: int = 1, images_per_s: float = 400.0, model: str = "cgan", batch_size: int = 128,
+                *overrides: str) -> Path:
     """A completed run folder as a past sweep leaves it (metrics.json with throughput and timings)."""
-    run = root / f"k{k}-{model}"
+    from conftest import compose_config
+
+    from gan_sweeps.plan import arch_key
+
+    run = root / "-".join([f"k{k}-{model}", *overrides])
     run.mkdir(parents=True)
+    arch = arch_key(compose_config(f"model={model}", *overrides))
     (run / "metrics.json").write_text(json.dumps({
-        "status": "completed", "model": model, "batch_size": batch_size, "device": "cpu", "k": k, "g_steps": 1,
+        "status": "completed", "model": model, "arch": arch, "batch_size": batch_size, "device": "cpu", "k": k,
+        "g_steps": 1,
         "images_per_s": images_per_s, "eval/num_samples": 1000, "job_in_process": 1, "wall_time_s": 9.0,
         "timings": {"startup": 0.1, "setup": 0.4, "wandb": 0.2, "fit_other": 0.3, "train": 5.0, "eval": 2.0,
                     "reference": 0.0, "teardown": 0.0}}))
@@ -44,6 +50,13 @@ def test_estimates_come_from_earlier_runs_of_the_same_model_batch_size_and_devic
     assert other["source"].startswith("history: 2 run(s)")  # no k=3 run: both cGAN runs
     none = estimate_job(compose("model=mlp_gan"), runs, "cpu", allow_probe=False)
     assert none["estimate_s"] is None and none["source"].startswith("none")
+    deep = estimate_job(compose("model=cgan", "k=2", "model.depth=deep"), runs, "cpu", allow_probe=False)
+    assert deep["source"].startswith("none")  # other nets: the shallow runs do not time them
+    earlier_run(tmp_path / "multirun", 2, 300.0, "cgan", 128, "model.depth=deep")
+    deep = estimate_job(compose("model=cgan", "k=2", "model.depth=deep", "trainer.max_epochs=2"),
+                        history([tmp_path / "multirun"]), "cpu", allow_probe=False)
+    assert deep["source"].startswith("history: 1 run(s)") and "depth=deep" in deep["source"]
+    assert deep["train_s"] == pytest.approx(2 * 60000 / 300, rel=0.01)
 
 
 @pytest.mark.unit
