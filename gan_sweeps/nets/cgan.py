@@ -48,6 +48,11 @@ def _projection(n_in: int, channels: int, act: str, batch_norm: bool) -> nn.Sequ
     return nn.Sequential(*conv_block(dense, act, channels, batch_norm))
 
 
+def _merged_branches(merged: int, channels: int, act: str, batch_norm: bool, deep: bool) -> list[nn.Module]:
+    """Nothing after the merge in the shallow nets; the deep ones' extra 3x3 stride-1 conv to ``channels`` (l.99)."""
+    return conv_block(nn.Conv2d(merged, channels, 3, 1, 1), act, channels, batch_norm) if deep else []
+
+
 class CGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 100, num_classes: int = 10, depth: str = "shallow", channels: int = 128,
                  label_channels: int | None = None, batch_norm: bool = True, out_act: str = "tanh",
@@ -59,10 +64,8 @@ class CGANGenerator(nn.Module):
         label_channels = label_channels or channels  # null: as wide as the noise's map
         self.label = _projection(num_classes, label_channels, "relu", batch_norm)
         merged = channels + label_channels
-        layers: list[nn.Module] = []
-        if deep:
-            layers += conv_block(nn.Conv2d(merged, channels, 3, 1, 1), "relu", channels, batch_norm)
-            merged = channels
+        layers = _merged_branches(merged, channels, "relu", batch_norm, deep)
+        merged = channels if deep else merged
         layers += conv_block(nn.ConvTranspose2d(merged, channels // 2, 3, 2, 1, output_padding=1), "relu",
                              channels // 2, batch_norm)
         layers += [nn.Conv2d(channels // 2, 1, 3, 1, 1), activation(out_act)]
@@ -90,10 +93,8 @@ class CGANDiscriminator(nn.Module):
         label_channels = label_channels or channels  # null: as wide as the image's map
         self.label = _projection(num_classes, label_channels, "leaky_relu", batch_norm)
         merged = channels + label_channels
-        layers: list[nn.Module] = []
-        if deep:
-            layers += conv_block(nn.Conv2d(merged, channels, 3, 1, 1), "leaky_relu", channels, batch_norm)
-            merged = channels
+        layers = _merged_branches(merged, channels, "leaky_relu", batch_norm, deep)
+        merged = channels if deep else merged
         layers += conv_block(nn.Conv2d(merged, channels * 2, 3, 2, 1), "leaky_relu", channels * 2, batch_norm)
         layers += [nn.Flatten()] + ([nn.Dropout(dropout)] if dropout > 0 else [])
         self.body = nn.Sequential(*layers)
