@@ -62,6 +62,11 @@ def main() -> int:
     print(f"per job: {per_job:.2f} s overhead (command wall {wall:.1f} s - training {train:.1f} s, over "
           f"{args.jobs} jobs); the first job's start-up and imports {shared:.2f} s; a later job's overhead "
           f"{sum(later) / len(later):.2f} s (target {TARGET_S} s)")
+    evals = [r["timings"].get("eval", 0.0) for r in records[1:]] or [0.0]
+    samples = records[-1].get("eval/num_samples")
+    print(f"a later job without its evaluation: {(sum(later) - sum(evals)) / len(later):.2f} s; its evaluation "
+          f"(generating and scoring {samples} samples: compute that grows with eval.num_samples): "
+          f"{sum(evals) / len(evals):.2f} s")
     return 0
 
 
