@@ -321,7 +321,8 @@ def test_evaluate_unconditional_real_images(mnist_evaluator, mnist_test01, eval_
     out = evaluate_generative(model, dataset="mnist", data_root=DATA_ROOT, normalize="tanh", num_samples=2500,
                               cache_dir=eval_cache, out_dir=tmp_path, device="cpu", batch_size=1000)
     _check_json_ready(out)
-    assert model.training and model.modes_seen == [False, False, False]  # eval mode while sampling, restored
+    # eval mode for every generator call (batches of 1000 drawn in GENERATE_CHUNK pieces), training mode restored
+    assert model.training and len(model.modes_seen) >= 3 and not any(model.modes_seen)
     assert out["eval/num_samples"] == 2500 and out["eval/evaluator_test_acc"] == mnist_evaluator.info.test_acc
     # Real images score near the reference (noise sigma 0.1 on real images already gives FID ~15).
     assert out["eval/fid"] < 3.0 and out["eval/is"] > 9.0 and not out["eval/mode_collapse"]
