@@ -10,6 +10,11 @@ from omegaconf import MISSING
 from gan_sweeps.callbacks.health_config import HealthConfig
 from gan_sweeps.config.schema import knob, register
 
+# Choices of the loop's knobs, read by models/base.py and models/adversarial.py (torch-free here).
+LATENT_DISTS = ("normal", "uniform")
+UPDATE_ORDERS = ("d_first", "g_first")
+D_STEPS = ("joint", "separate")
+
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 PRECISIONS = ("64-true", "64", "32-true", "32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "16", "bf16")
 WANDB_MODES = ("offline", "online", "disabled", "shared")
@@ -36,11 +41,11 @@ class RunConfig:
                                   help="one-sided: real target 1 -> 1 - s, fakes stay 0 (seed 001: 0.1)")
     instance_noise: float = knob(0.0, ge=0, model_knob=True,
                                  help="std of Gaussian noise on D's inputs while training (seed 000)")
-    latent_dist: str = knob("normal", choices=("normal", "uniform"), model_knob=True,
+    latent_dist: str = knob("normal", choices=LATENT_DISTS, model_knob=True,
                             help="G's noise: N(0, I), or U[0, 1) as the Triplet GAN code draws it (seed 000)")
-    update_order: str = knob("d_first", choices=("d_first", "g_first"), model_knob=True,
+    update_order: str = knob("d_first", choices=UPDATE_ORDERS, model_knob=True,
                              help="which network steps first in a batch where both do (seed 003: g_first)")
-    d_step: str = knob("joint", choices=("joint", "separate"), model_knob=True,
+    d_step: str = knob("joint", choices=D_STEPS, model_knob=True,
                        help="D's step: on real + fake summed, or one step on the real batch then one on the fake "
                             "batch (seed 001's Keras loop)")
     batch_size: int = knob(128, ge=1, help="images per batch")

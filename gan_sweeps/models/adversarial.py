@@ -21,9 +21,8 @@ from torch import nn
 from gan_sweeps.losses import GANLoss
 from gan_sweeps.models.base import GenerativeModule
 from gan_sweeps.regularizers import Regularizer
+from gan_sweeps.train_config import D_STEPS, UPDATE_ORDERS
 
-UPDATE_ORDERS = ("d_first", "g_first")  # train_config.py: update_order
-D_STEPS = ("joint", "separate")  # train_config.py: d_step
 
 
 class AdversarialModule(GenerativeModule):

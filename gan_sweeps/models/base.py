@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from gan_sweeps.optim import build_optimizer
+from gan_sweeps.train_config import LATENT_DISTS
 
-LATENT_DISTS = ("normal", "uniform")  # train_config.py: latent_dist
 
 
 class Diverged(RuntimeError):

@@ -25,12 +25,12 @@ from gan_sweeps.losses import GANLoss
 from gan_sweeps.losses_ssl import (feature_matching_loss, non_saturating_g_loss, supervised_loss,
                                    unsupervised_d_loss)
 from gan_sweeps.models.adversarial import AdversarialModule
+from gan_sweeps.models.ssgan_config import FEATURE_MATCHING, G_LOSSES
 from gan_sweeps.nets.ssgan import data_dependent_init
 
-G_LOSSES = ("feature_matching", "non_saturating")
 # model.feature_matching -> the discriminator output matched: its last hidden layer (Salimans et al.'s code) or its
 # K/M-dim output (the Triplet GAN code: ``mom_gen = LL.get_output(layers[-1], gen_dat)``, layers[-1] the M-dim layer)
-FEATURE_LAYERS = {"hidden": "features", "output": "logits"}
+FEATURE_LAYERS = dict(zip(FEATURE_MATCHING, ("features", "logits")))
 
 
 class SemiSupervisedGAN(AdversarialModule):

@@ -12,6 +12,7 @@ from gan_sweeps.models.base_config import SAMPLE_METRICS, ModelConfig
 from gan_sweeps.nets.nets_config import SSLDiscriminatorConfig, SSLGeneratorConfig
 
 G_LOSSES = ("feature_matching", "non_saturating")  # models/ssgan.py
+FEATURE_MATCHING = ("hidden", "output")  # models/ssgan.py: the D output G matches
 
 
 @dataclass
@@ -37,7 +38,7 @@ class SemiSupervisedModelConfig(ModelConfig):
 
     g_loss: str = knob("feature_matching", choices=G_LOSSES,
                        help="G's loss: feature matching (model.feature_matching), or -log D(G(z))")
-    feature_matching: str = knob("hidden", choices=("hidden", "output"),
+    feature_matching: str = knob("hidden", choices=FEATURE_MATCHING,
                                  help="the D layer whose batch means G matches: its last hidden layer (Salimans et "
                                       "al.) or its K/M-dim output (the Triplet GAN code; seed 000)")
     weight_norm: bool = knob(True, help="weight-normalised layers in G and D")
