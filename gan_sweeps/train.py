@@ -152,10 +152,15 @@ def _quiet_libraries() -> None:
 
 
 # ---- the task ----------------------------------------------------------------------------------------------------
+def objective_names(cfg: DictConfig) -> list[str]:
+    """The metrics a run returns: ``objective=eval/fid``, or a list of them (a multi-objective study)."""
+    return list(cfg.objective) if isinstance(cfg.objective, ListConfig) else [cfg.objective]
+
+
 def objective_of(cfg: DictConfig, metrics: dict[str, Any]) -> float | tuple[float, ...]:
     """The ``objective`` metric as a float (NaN unless the run completed); a list of metrics (a multi-objective
     Optuna study: ``objective=[eval/fid,eval/is]``) gives a tuple, one float per metric."""
-    names = list(cfg.objective) if isinstance(cfg.objective, ListConfig) else [cfg.objective]
+    names = objective_names(cfg)
     values = []
     for name in names:
         value = metrics.get(name) if metrics.get("status") == "completed" else None
@@ -180,6 +185,7 @@ def run(cfg: DictConfig) -> float:
     timer = PhaseTimer()  # from the job's start (gan_sweeps.__main__.task): its imports count
     trainer = model = throughput = health = None
     previous_sigterm = raise_on_sigterm()  # scancel: recorded as failed, and the job still returns (launch.py)
+    terminated = False
     try:
         validate(cfg)
         _quiet_libraries()
@@ -244,6 +250,7 @@ def run(cfg: DictConfig) -> float:
             metrics.update(status="pruned", error=str(exc) or "pruned by the Optuna pruner")
         else:
             cause = _root_cause(exc)  # e.g. a SIGTERM that arrived while Hydra instantiated a net
+            terminated = isinstance(cause, Terminated)
             metrics.update(status="failed", error=f"{type(cause).__name__}: {cause}")
             (run_dir / "error.log").write_text(traceback.format_exc())
             log.error("run failed: %s: %s (traceback in %s)", type(exc).__name__, exc, run_dir / "error.log")
@@ -268,7 +275,7 @@ def run(cfg: DictConfig) -> float:
         record.write(metrics)
         job_ended()
         log_job_end(metrics, cfg)
-    if str(metrics.get("error") or "").startswith(Terminated.__name__) and runs_in_command_process():
+    if terminated and runs_in_command_process():
         raise SystemExit(128 + signal.SIGTERM)  # the signal was for the command: no further job of the sweep starts
     return objective_of(cfg, metrics)
 
@@ -337,11 +344,9 @@ def _start_wandb(loggers: list) -> None:
 def log_job_end(metrics: dict[str, Any], cfg: DictConfig) -> None:
     """The job's one line at its end: status, health, the objective and the wall time (the terminal's record of
     a sweep: one line per job started, by the launcher, and this one per job ended)."""
-    names = list(cfg.objective) if isinstance(cfg.objective, ListConfig) else [cfg.objective]
-    shown = [f"{name}={metrics[name]:.4g}" for name in names
+    shown = [f"{name}={metrics[name]:.4g}" for name in objective_names(cfg)
              if isinstance(metrics.get(name), (int, float)) and not isinstance(metrics.get(name), bool)]
-    info = _hydra_info()
-    job = info["name"].split(":", 1)[0] if info["name"] and ":" in info["name"] else None
+    job = HydraConfig.get().job.num if _in_sweep() else None
     health = metrics.get("health")
     log.info("%s%s%s%s in %.1f s%s", f"#{job} " if job is not None else "", metrics["status"],
              f" ({health})" if health not in (None, "ok", metrics["status"]) else "",
