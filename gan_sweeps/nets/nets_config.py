@@ -6,8 +6,7 @@ interpolations of model-level knobs (``model.depth``, ``model.dropout``, ...), w
 ``model.discriminator.batch_norm`` is set directly (the WGAN-GP recipe turns it off)."""
 
 from dataclasses import dataclass
-from typing import Optional
-from typing import List
+from typing import List, Optional
 
 from gan_sweeps.config.schema import knob
 from gan_sweeps.data.datasets import NORMALIZATIONS
