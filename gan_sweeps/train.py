@@ -197,7 +197,7 @@ def run(cfg: DictConfig) -> float:
         datamodule.prepare_data()  # a missing dataset fails here, before W&B or the nets start
         model = build_model(cfg)
         throughput = Throughput()
-        health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True))
+        health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True), run_dir=run_dir)
         callbacks = [throughput, Progress(run_dir, throughput), SampleGrid(run_dir, epochs=cfg.get("sample_epochs")),
                      health]
         if cfg.eval.get("enabled") and getattr(model, "phase_switch_epoch", None) is not None:
