@@ -13,7 +13,8 @@ import sys
 import pytest
 import torch
 
-from conftest import TINY, read_metrics, run_cli
+from conftest import TINY, checked, read_metrics, run_cli
+from gan_sweeps.config import ConfigError
 from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.evaluation.diversity import SPREAD_THRESHOLD, knn_radii, low_diversity, manifold_scores
 
@@ -91,6 +92,14 @@ def test_health_flags_low_diversity_with_the_sample_grid(tmp_path):
         "samples/epoch_005.png"
     assert RunHealth().check_evaluation(collapsed, epoch=1) == "low_diversity"  # no run folder: no figure
     assert RunHealth().summary()["health_figure"] is None
+
+
+@pytest.mark.unit
+def test_the_new_scores_are_objectives_of_the_models_that_produce_them():
+    assert checked(*TINY, "model=cgan", "objective=eval/intra_fid").objective == "eval/intra_fid"
+    assert checked(*TINY, "model=dcgan", "objective=eval/spread").objective == "eval/spread"
+    with pytest.raises(ConfigError, match="objective='eval/intra_recall' .* names no metric of model=dcgan"):
+        checked(*TINY, "objective=eval/intra_recall")  # per-class scores need a conditional model
 
 
 def rescore_cli(*args: str, cwd) -> subprocess.CompletedProcess:
