@@ -42,8 +42,8 @@ def _default_data_root() -> tuple[str, bool]:
 
 DATA_ROOT, HAVE_DATA = _default_data_root()
 os.environ["GAN_SWEEPS_DATA"] = DATA_ROOT
-NO_DATA_REASON = (f"reads MNIST, which is not in {DATA_ROOT}: set GAN_SWEEPS_DATA to a folder holding MNIST/raw/ and "
-                  "FashionMNIST/raw/ (README: Setup)")
+NO_DATA_REASON = (f"reads MNIST or Fashion-MNIST, not in {DATA_ROOT}: set GAN_SWEEPS_DATA to a folder holding "
+                  "MNIST/raw/ and FashionMNIST/raw/ (README: Two commands on a fresh machine)")
 # How a failure names the missing dataset (gan_sweeps/data/datasets.py's not_found_message, or a path under it).
 DATASET_MISSING = re.compile(r"IDX files not found|holds no (Fashion)?MNIST|(Fashion)?MNIST/raw")
 os.environ.setdefault("WANDB_MODE", "offline")
@@ -177,15 +177,24 @@ def wandb_run_record(run_dir: Path):
 
 
 # ---- external services (tests/services.py): one per test session, shared by every test that needs it ----------
+def _service(service_class):
+    """``service_class()`` (tests/services.py), or the test skipped with what is missing (failed under
+    GAN_SWEEPS_REQUIRE_SERVICES=1)."""
+    from services import ServiceMissing
+
+    try:
+        return service_class()
+    except ServiceMissing as exc:
+        reason = str(exc)
+    missing(reason)  # outside the except block: the report is the reason, not a chained traceback
+
+
 @pytest.fixture(scope="session")
 def postgres():
     """A throwaway PostgreSQL server on 127.0.0.1 (skipped with the reason when its binaries are missing)."""
-    from services import PostgresServer, ServiceMissing
+    from services import PostgresServer
 
-    try:
-        server = PostgresServer()
-    except ServiceMissing as exc:
-        missing(str(exc))
+    server = _service(PostgresServer)
     try:
         yield server.start()
     finally:
@@ -195,12 +204,9 @@ def postgres():
 @pytest.fixture(scope="session")
 def slurm():
     """A one-node Slurm cluster with accounting on 127.0.0.1 (skipped with the reason without slurm-wlm or root)."""
-    from services import ServiceMissing, SlurmCluster
+    from services import SlurmCluster
 
-    try:
-        cluster = SlurmCluster()
-    except ServiceMissing as exc:
-        missing(str(exc))
+    cluster = _service(SlurmCluster)
     try:
         yield cluster.start()
     finally:
