@@ -1,4 +1,4 @@
-"""Hydra callbacks of the app (``hydra.callbacks`` in conf/config.yaml), run in the process that started the
+"""Hydra callbacks of the app (``hydra.callbacks`` in gan_sweeps/conf/config.yaml), run in the process that started the
 command, whichever launcher ran the jobs (in-process, joblib workers, submitit, Slurm).
 
 ``Preflight`` checks a single run's config before Hydra makes its run folder (sweeps: the sweeper checks every
@@ -90,7 +90,7 @@ def claim_dir(path: str | os.PathLike) -> Path:
 
 def claim_output_dir(config: DictConfig, node: str) -> Path | None:
     """Claim the command's folder (``hydra.sweep.dir`` for ``node="sweep"``, ``hydra.run.dir`` for ``"run"``) when
-    it is time-stamped as configured (conf/config.yaml's default): a folder named on the command line or by a
+    it is time-stamped as configured (gan_sweeps/conf/config.yaml's default): a folder named on the command line or by a
     preset without ``${now:...}`` is the user's (resume, ``make run``) and is left alone, and so is a study's
     folder (a sweeper with a ``study_name``, e.g. Optuna, names it after the study), and so is a plan's
     (``hydra.sweeper.plan=true`` runs nothing: no folder is made). The claimed path is pinned as

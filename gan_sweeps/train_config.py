@@ -1,6 +1,6 @@
 """The top-level config of one run (``train.py``): the knobs the seed studies sweep, the group slots, and the
-``trainer=`` and ``logger=`` options. ``conf/config.yaml`` puts :class:`RunConfig` first in its defaults list,
-so every top-level key is typed, ranged and documented here and nowhere else."""
+``trainer=`` and ``logger=`` options. ``gan_sweeps/conf/config.yaml`` puts :class:`RunConfig` first in its defaults
+list, so every top-level key is typed, ranged and documented here and nowhere else."""
 
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
