@@ -154,3 +154,25 @@ def test_an_optuna_study_ends_with_its_optimisation_history_in_the_report_run(tm
         assert logged.image(f"optuna/{plot}").startswith(b"\x89PNG"), plot
     assert len(logged.table("report/runs")["data"]) == 2
     assert logged.summary["report/warnings"] == []
+
+
+@pytest.mark.integration
+def test_a_multi_objective_study_gets_a_history_per_objective_and_its_pareto_front(tmp_path):
+    """The study is opened from what optimization_results.yaml records (here a journal file, as
+    ``hydra.sweeper.storage=journal`` writes it); a 4-trial two-objective study made with Optuna's API."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    from gan_sweeps.report.dashboard import optuna_figures
+
+    journal = tmp_path / "optuna.journal"
+    study = optuna.create_study(study_name="two", directions=["minimize", "maximize"],
+                                storage=optuna.storages.JournalStorage(JournalFileBackend(str(journal))))
+    study.optimize(lambda t: (t.suggest_float("optim.lr", 0, 1) ** 2, t.suggest_float("k", 0, 1)), n_trials=4)
+    problems: list[str] = []
+    recorded = {"study_name": "two", "storage": f"journal:{journal}", "objective": ["eval/fid", "eval/is"]}
+    files = optuna_figures(recorded, tmp_path, problems)
+    assert problems == []
+    assert sorted(files) == ["optimization_history_eval_fid", "optimization_history_eval_is", "param_importances",
+                             "pareto_front"]
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in files.values())
