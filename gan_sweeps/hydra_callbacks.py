@@ -9,7 +9,9 @@ would share ``multirun/<date>/<time>`` (or ``outputs/<date>/<time>``), so the se
 
 ``FailedRuns`` collects the run folders whose ``metrics.json`` says ``failed`` and that this command wrote, so
 the command exits non-zero after every job ran (a failed job never stops its siblings; a diverged or pruned run
-is a result, not a failure)."""
+is a result, not a failure).
+
+``WandbReport`` logs a sweep's report as one W&B run at its end (gan_sweeps/report/dashboard.py)."""
 
 from __future__ import annotations
 
@@ -119,3 +121,13 @@ class UniqueOutputDir(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         claim_output_dir(config, "run")
+
+
+class WandbReport(Callback):
+    """At a sweep's end, its report as one W&B run (``job_type=report``, the jobs' group) when its jobs log to W&B
+    (gan_sweeps/report/dashboard.py); a failure is one warning line, never the sweep's."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from gan_sweeps.report.dashboard import log_sweep_end
+
+        log_sweep_end(config)

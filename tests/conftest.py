@@ -151,15 +151,15 @@ def train_in_process(tmp_path: Path, *overrides: str) -> dict:
     return read_metrics(tmp_path)
 
 
-def wandb_run_record(run_dir: Path):
-    """The run record (config, group, job type) of a job's W&B offline run file (``wandb/offline-run-*/run-*.wandb``:
-    a 7-byte header, then LevelDB-log blocks of 32 KiB holding protobuf records split into chunks)."""
+def wandb_records(path: Path):
+    """The records (``wandb_internal_pb2.Record``: run, history, summary, files, ...) of a W&B offline run file
+    (``run-*.wandb``: a 7-byte header, then LevelDB-log blocks of 32 KiB holding protobuf records split into
+    chunks)."""
     import struct
 
     from wandb.proto import wandb_internal_pb2
 
-    (path,) = Path(run_dir).glob("wandb/offline-run-*/run-*.wandb")
-    data, pos, block, pending = path.read_bytes(), 7, 32768, b""
+    data, pos, block, pending = Path(path).read_bytes(), 7, 32768, b""
     while pos + 7 <= len(data):
         left = block - pos % block
         _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
@@ -171,8 +171,15 @@ def wandb_run_record(run_dir: Path):
         if kind in (1, 4):  # full or last chunk: a whole record
             record = wandb_internal_pb2.Record()
             record.ParseFromString(pending)
-            if record.WhichOneof("record_type") == "run":
-                return record.run
+            yield record
+
+
+def wandb_run_record(run_dir: Path):
+    """The run record (config, group, job type) of a job's W&B offline run (``wandb/offline-run-*/run-*.wandb``)."""
+    (path,) = Path(run_dir).glob("wandb/offline-run-*/run-*.wandb")
+    for record in wandb_records(path):
+        if record.WhichOneof("record_type") == "run":
+            return record.run
     raise AssertionError(f"no run record in {path}")
 
 
