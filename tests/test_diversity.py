@@ -102,6 +102,22 @@ def test_the_new_scores_are_objectives_of_the_models_that_produce_them():
         checked(*TINY, "objective=eval/intra_recall")  # per-class scores need a conditional model
 
 
+@pytest.mark.unit
+def test_rescoring_keeps_trainings_diagnoses_and_replaces_the_final_evaluations(tmp_path):
+    from gan_sweeps.evaluation.rescore import _health
+
+    healthy = {"eval/mode_collapse": False, "eval/intra_spread_by_class": [1.0] * 10}
+    collapsed = {"eval/mode_collapse": False, "eval/intra_spread_by_class": [0.02] * 10}
+    final = {"health": "mode_collapse", "health_epoch": 15, "health_reason": "old", "epochs_done": 15}
+    assert _health(final, healthy, tmp_path)["health"] == "ok"  # the final evaluation's verdict, made again
+    assert _health(final, collapsed, tmp_path)["health"] == "low_diversity"
+    periodic = {**final, "health_epoch": 5}  # seen by a periodic evaluation during training: history, kept
+    assert _health(periodic, healthy, tmp_path) == {"health": "mode_collapse", "health_epoch": 5,
+                                                    "health_reason": "old", "health_figure": None}
+    losses = {"health": "d_collapse", "health_epoch": 3, "health_reason": "D won", "epochs_done": 15}
+    assert _health(losses, collapsed, tmp_path)["health"] == "d_collapse"
+
+
 def rescore_cli(*args: str, cwd) -> subprocess.CompletedProcess:
     """`python -m gan_sweeps.evaluation ARGS` as a user runs it."""
     return subprocess.run([sys.executable, "-m", "gan_sweeps.evaluation", *args], cwd=cwd, text=True,
@@ -122,6 +138,7 @@ def test_rescore_updates_a_runs_metrics_and_keeps_the_rest(tmp_path):
         {k: v for k, v in before.items() if not k.startswith("health")}  # training's record kept
     assert after["eval/num_samples"] == 1000 and len(after["eval/intra_fid_by_class"]) == 10
     assert after["rescored"]["num_samples"] == 1000 and after["health"] in ("ok", "low_diversity", "mode_collapse")
+    assert after["rescored"]["health"] == after["health"]  # nothing from training to keep: eval=off
     assert f"eval/intra_fid = {after['eval/intra_fid']:.6g}" in done.stdout
     assert f"health = {after['health']}" in done.stdout
     reference = json.loads((run_dir / "reference.json").read_text())

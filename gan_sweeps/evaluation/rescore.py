@@ -3,9 +3,10 @@
 The run's model is rebuilt by its own config and filled from ``checkpoints/last.ckpt`` (``studies.runs.StudyRun``:
 weights-only loading), evaluated as the end of a run evaluates it (``run.evaluate_run``, same seed, the run's
 ``eval.num_samples`` unless given), and its ``metrics.json`` gets the new ``eval/*`` values (other keys stay), a new
-health verdict and ``rescored`` (when, how many samples, seconds); ``reference.json`` (the real data's scores) is
-rewritten too. Health: a diagnosis training made (a loss rule, or a periodic evaluation before the last epoch)
-stands; one the final evaluation made is replaced by the new evaluation's verdict."""
+health verdict and ``rescored`` (when, how many samples, seconds, and the new evaluation's own verdict and reason);
+``reference.json`` (the real data's scores) is rewritten too. Health: a diagnosis training made (a loss rule, or
+a periodic evaluation before the last epoch) stands when it is worse; one the final evaluation made is replaced
+by the new evaluation's verdict."""
 
 from __future__ import annotations
 
@@ -58,8 +59,10 @@ def rescore(run_dir: str | os.PathLike, num_samples: int | None = None, cache_di
     metrics = record.read()
     metrics.update(evaluation)
     metrics.update(_health(metrics, evaluation, path))
+    fresh = RunHealth(run_dir=path)
+    fresh.check_evaluation(evaluation, metrics.get("epochs_done"))
     metrics["rescored"] = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "num_samples": samples,
-                           "seconds": round(seconds, 1)}
+                           "seconds": round(seconds, 1), "health": fresh.health, "health_reason": fresh.reason}
     record.write(metrics)
     return metrics
 
@@ -85,4 +88,8 @@ def scores_text(metrics: dict[str, Any]) -> str:
              if key.startswith("eval/") and isinstance(value, (int, float)) and not isinstance(value, bool)]
     lines.append(f"health = {metrics.get('health')}" + (f": {metrics['health_reason']}" if metrics.get(
         "health_reason") else "") + (f" (figure: {metrics['health_figure']})" if metrics.get("health_figure") else ""))
+    fresh = metrics.get("rescored") or {}
+    if fresh.get("health") not in (None, metrics.get("health")):
+        lines.append(f"this evaluation alone: {fresh['health']}"
+                     + (f": {fresh['health_reason']}" if fresh.get("health_reason") else ""))
     return "\n".join(lines)
