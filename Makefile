@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 # The main job: seed 001's cGAN grid (k x beta1), one epoch of 16,384 images at batch 64 (256 D steps a job: enough
 # for the k x beta1 differences to show in about 5 minutes on 2 cores; README), then the k x beta1 report table.
 run: setup
-	$(PY) -m gan_sweeps -m model=cgan k=1,2,3 optim.beta1=0.5,0.9 data.train_size=16384 batch_size=64 \
+	$(PY) -m gan_sweeps -m model=cgan model.depth=shallow d_step=joint k=1,2,3 optim.beta1=0.5,0.9 data.train_size=16384 batch_size=64 \
 		trainer.max_epochs=1 eval.num_samples=2000 hydra.sweep.dir=multirun/make-run
 	$(PY) -m gan_sweeps.report multirun/make-run --rows k --cols optim.beta1 \
 		--metric eval/cond_acc,eval/conf_correct,eval/conf_incorrect,eval/fid,eval/is

@@ -45,7 +45,7 @@ def test_deep_nets_have_one_more_conv_than_shallow(compose):
     shallow, deep = convs(compose("model=dcgan")), convs(compose("model=dcgan", "model.depth=deep"))
     assert shallow == [3, 3]  # seed 001: two transposed convs + output conv; three strided convs
     assert deep == [4, 4]
-    shallow, deep = convs(compose("model=cgan")), convs(compose("model=cgan", "model.depth=deep"))
+    shallow, deep = convs(compose("model=cgan", "model.depth=shallow")), convs(compose("model=cgan"))  # deep: default
     assert shallow == [2, 2]  # seed 001's cGAN: one transposed conv + output conv; two strided convs
     assert deep == [3, 3]  # "an additional convolutional layer after the merge"
 

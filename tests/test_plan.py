@@ -13,6 +13,11 @@ from conftest import TINY, job_dirs, run_cli
 MISSION = ["model=cgan", "k=1,2,3", "optim.beta1=0.5,0.9"]
 
 
+# model=cgan's defaults are the deep net with d_step=separate; these tests' runs are of the shallow net, joint D step
+CGAN = ("model=cgan", "model.depth=shallow", "d_step=joint")
+CGAN_DEEP = ("model=cgan", "model.depth=deep", "d_step=joint")
+
+
 def earlier_run(root: Path, k: int = 1, images_per_s: float = 400.0, model: str = "cgan", batch_size: int = 128,
                 *overrides: str) -> Path:
     """A completed run folder as a past sweep leaves it (metrics.json with throughput and timings)."""
@@ -22,7 +27,9 @@ def earlier_run(root: Path, k: int = 1, images_per_s: float = 400.0, model: str 
 
     run = root / "-".join([f"k{k}-{model}", *overrides])
     run.mkdir(parents=True)
-    arch = arch_key(compose_config(f"model={model}", *overrides))
+    old_loop = ("d_step=joint",) if model == "cgan" else ()  # the runs these tests were written for
+    depth = () if model != "cgan" or any(o.startswith("model.depth=") for o in overrides) else ("model.depth=shallow",)
+    arch = arch_key(compose_config(f"model={model}", *old_loop, *depth, *overrides))
     (run / "metrics.json").write_text(json.dumps({
         "status": "completed", "model": model, "arch": arch, "batch_size": batch_size, "device": "cpu", "k": k,
         "g_steps": 1,
@@ -40,20 +47,20 @@ def test_estimates_come_from_earlier_runs_of_the_same_model_batch_size_and_devic
     earlier_run(tmp_path / "multirun", k=2, images_per_s=800.0)
     earlier_run(tmp_path / "multirun", k=2, images_per_s=999.0, model="dcgan")
     runs = history([tmp_path / "multirun"])
-    cfg = compose("model=cgan", "k=2", "data.train_size=1600", "trainer.max_epochs=2", "eval.num_samples=3000")
+    cfg = compose(*CGAN, "k=2", "data.train_size=1600", "trainer.max_epochs=2", "eval.num_samples=3000")
     job = estimate_job(cfg, runs, "cpu", allow_probe=False)
     assert job["source"].startswith("history: 1 run(s)") and "k2-cgan" in job["source"]  # same k preferred
     assert job["train_s"] == pytest.approx(2 * 1600 / 800.0, abs=0.1)
     assert job["eval_s"] == pytest.approx(2.0 / 1000 * 3000, abs=0.1)  # scaled by eval.num_samples
     assert job["overhead_s"] == pytest.approx(1.0, abs=0.1)  # startup + setup + wandb + fit_other
-    other = estimate_job(compose("model=cgan", "k=3"), runs, "cpu", allow_probe=False)
+    other = estimate_job(compose(*CGAN, "k=3"), runs, "cpu", allow_probe=False)
     assert other["source"].startswith("history: 2 run(s)")  # no k=3 run: both cGAN runs
     none = estimate_job(compose("model=mlp_gan"), runs, "cpu", allow_probe=False)
     assert none["estimate_s"] is None and none["source"].startswith("none")
-    deep = estimate_job(compose("model=cgan", "k=2", "model.depth=deep"), runs, "cpu", allow_probe=False)
+    deep = estimate_job(compose(*CGAN_DEEP, "k=2"), runs, "cpu", allow_probe=False)
     assert deep["source"].startswith("none")  # other nets: the shallow runs do not time them
     earlier_run(tmp_path / "multirun", 2, 300.0, "cgan", 128, "model.depth=deep")
-    deep = estimate_job(compose("model=cgan", "k=2", "model.depth=deep", "trainer.max_epochs=2"),
+    deep = estimate_job(compose(*CGAN_DEEP, "k=2", "trainer.max_epochs=2"),
                         history([tmp_path / "multirun"]), "cpu", allow_probe=False)
     assert deep["source"].startswith("history: 1 run(s)") and "depth=deep" in deep["source"]
     assert deep["train_s"] == pytest.approx(2 * 60000 / 300, rel=0.01)

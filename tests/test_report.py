@@ -331,7 +331,8 @@ def test_evaluated_cgan_sweep_reports_seed_001_table_with_the_real_data_row(tmp_
     from conftest import job_dirs, read_metrics, run_cli
 
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "model=cgan", "k=1,2", "optim.beta1=0.5,0.9", "data.train_size=256", "batch_size=64",
+    proc = run_cli("-m", "model=cgan", "k=1,2", "optim.beta1=0.5,0.9", "model.depth=shallow", "d_step=joint",
+                   "data.train_size=256", "batch_size=64",
                    "trainer.max_epochs=1", "eval.num_samples=500", "logger=csv", f"hydra.sweep.dir={sweep}",
                    cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -46,7 +46,7 @@ def sweep(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("studies")
     path = root / "sweep"
     proc = run_cli("-m", "model=cgan", "k=1,2", "data.train_size=1024", "batch_size=32", "trainer.max_epochs=1",
-                   "model.label_channels=1",
+                   "model.label_channels=1", "model.depth=shallow", "d_step=joint",
                    f"eval.num_samples={NUM_SAMPLES}", "threads=1", "logger=csv", f"hydra.sweep.dir={path}", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return path
