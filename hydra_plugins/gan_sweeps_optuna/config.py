@@ -200,6 +200,8 @@ class OptunaSweeperConf:
       ``repeats``; trial N's runs are in folders ``N/0``, ``N/1``, ...
     - ``heartbeat_interval`` / ``grace_period``: seconds between a worker's liveness records, and how long
       another worker waits without seeing one before it gives that worker's running trials up and retries them.
+    - ``app_hooks``: the app's hooks (a dotted path to a module, class or object): a pre-flight check of each
+      trial's config, the status a run recorded in its folder (see ``hydra_plugins.gan_sweeps_grid.hooks``).
     """
 
     defaults: List[Any] = field(default_factory=lambda: ["_self_", {"sampler": "tpe"}, {"pruner": "median"}])
@@ -219,6 +221,7 @@ class OptunaSweeperConf:
     repeat_key: Optional[str] = None
     heartbeat_interval: float = 10.0
     grace_period: float = 60.0
+    app_hooks: Optional[str] = None
 
 
 _STORE = ConfigStore.instance()
