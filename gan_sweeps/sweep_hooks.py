@@ -1,5 +1,5 @@
-"""gan-sweeps' hooks for its sweepers (``hydra.sweeper.app_hooks: gan_sweeps.sweep_hooks``, set in
-conf/grid_sweeper.yaml for whichever sweeper runs; the protocol: ``hydra_plugins/gan_sweeps_grid/hooks.py``):
+"""gan-sweeps' hooks for its sweepers (``hydra.sweeper.app_hooks: gan_sweeps.sweep_hooks``, registered by
+``sweep_hooks_config.py`` for whichever sweeper runs; the protocol: ``hydra_plugins/gan_sweeps_grid/hooks.py``):
 
 - ``preflight``: every job's config is checked (``gan_sweeps.config``, no torch) before the first one starts;
 - ``explain_error``: a job's composition error as gan-sweeps' one line naming the key;

@@ -12,7 +12,7 @@ without one is told so). A sweep that runs calls it too, with its sweep folder, 
 
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
@@ -22,17 +22,18 @@ from hydra.errors import CompactHydraException
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from .hooks import check_job, load_app_hooks, one_line
+from .hooks import HOOKS_DEFAULT, check_job, load_app_hooks, one_line
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class GridSweeperConf(BasicSweeperConf):
+    defaults: List[Any] = field(default_factory=lambda: ["_self_", HOOKS_DEFAULT])
     _target_: str = "hydra_plugins.gan_sweeps_grid.grid_sweeper.GridSweeper"
     # print the app's plan of the jobs (its ``plan`` hook), run nothing
     plan: bool = False
-    # the app's hooks (pre-flight, plan, ...): a dotted path to a module, class or object, see hooks.py
+    # the app's hooks (pre-flight, plan, ...): a dotted path to a module, class or object (see hooks.py)
     app_hooks: Optional[str] = None
 
 
@@ -61,7 +62,6 @@ class GridSweeper(BasicSweeper):
         self.plan_only = plan
         self.app_hooks = app_hooks
         self.hooks = load_app_hooks(None)
-        self._checked = False
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
@@ -84,7 +84,6 @@ class GridSweeper(BasicSweeper):
         if lines:
             raise PreflightRefused(total, lines)
         log.info("pre-flight: all %d jobs are valid", total)
-        self._checked = True
         configs, overrides = [c for _, c in composed], [o for o, _ in composed]
         if self.plan_only:
             text = self.hooks.plan(configs, overrides, self.config.hydra, None)
@@ -100,5 +99,4 @@ class GridSweeper(BasicSweeper):
         return super().sweep(arguments)
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        if not self._checked:  # the pre-flight composed every job already
-            super().validate_batch_is_legal(batch)
+        pass  # the pre-flight composed every job already

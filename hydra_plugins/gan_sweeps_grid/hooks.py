@@ -1,12 +1,16 @@
 """App hooks: what a Hydra app may ask of gan-sweeps' sweepers (``hydra/sweeper=grid`` and ``hydra/sweeper=optuna``).
 
-Both sweepers work for any Hydra app as they are. An app that wants more names an object in its config::
+Both sweepers work for any Hydra app as they are. An app that wants more names a module, a class (instantiated
+with no arguments) or an object in ``hydra.sweeper.app_hooks``. To reach whichever of the two sweepers runs (and
+leave Hydra's own sweepers, which have no such key, alone) it registers the option ``default`` of the config group
+``hydra/sweeper/app_hooks`` (:data:`HOOKS_GROUP`), which both sweepers' configs load when it exists::
 
-    hydra:
-      sweeper:
-        app_hooks: my_app.sweep_hooks   # a module, a class (instantiated with no arguments) or an object
+    ConfigStore.instance().store(group="hydra/sweeper/app_hooks", name="default",
+                                 node={"app_hooks": "my_app.sweep_hooks"})
 
-and gives it any of the functions of :class:`AppHooks` (a missing one keeps its default, which does nothing):
+(or a file ``hydra/sweeper/app_hooks/default.yaml`` in its config folder holding ``app_hooks: my_app.sweep_hooks``);
+``hydra.sweeper.app_hooks=...`` in a config or on the command line also works once the sweeper is chosen. The
+object has any of the functions of :class:`AppHooks` (a missing one keeps its default, which does nothing):
 
 - ``preflight(cfg)``: check a job's composed config (it carries ``cfg.hydra``) and raise with a one-line message
   when the job is invalid. The grid sweeper checks every job before any starts (nothing starts if one is
@@ -30,32 +34,24 @@ from hydra.errors import CompactHydraException
 from omegaconf import DictConfig
 
 
+HOOKS_GROUP = "hydra/sweeper/app_hooks"
+# The sweepers' configs load the app's option ``default`` of HOOKS_GROUP (package: the sweeper's node), if any.
+HOOKS_DEFAULT = {"optional app_hooks@_here_": "default"}
+
+
 def one_line(exc: BaseException) -> str:
     """An exception's text on one line (its type name when it has none)."""
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _no_check(cfg: DictConfig) -> None:
-    return None
-
-
-def _no_plan(configs: Sequence[DictConfig], overrides: Sequence[Sequence[str]], hydra_config: DictConfig,
-             sweep_dir: Optional[str]) -> Optional[str]:
-    return None
-
-
-def _no_status(run_dir: Any) -> Optional[str]:
-    return None
 
 
 @dataclass(frozen=True)
 class AppHooks:
     """The hooks an app may provide (see the module docstring); each default does nothing."""
 
-    preflight: Callable[[DictConfig], Any] = _no_check
+    preflight: Callable[[DictConfig], Any] = lambda cfg: None
     explain_error: Callable[[BaseException, Sequence[str]], str] = lambda exc, overrides: one_line(exc)
-    plan: Callable[..., Optional[str]] = _no_plan
-    run_status: Callable[[Any], Optional[str]] = _no_status
+    plan: Callable[..., Optional[str]] = lambda configs, overrides, hydra_config, sweep_dir: None
+    run_status: Callable[[Any], Optional[str]] = lambda run_dir: None
 
 
 def _named(path: str) -> Any:

@@ -517,11 +517,6 @@ def _directions(direction: Any) -> list[str]:
     return names
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
-
-
 def _plain(node: Any) -> Any:
     """A DictConfig/ListConfig (or None) as plain Python containers."""
     if isinstance(node, (DictConfig, ListConfig)):

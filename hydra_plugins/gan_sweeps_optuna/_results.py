@@ -16,7 +16,7 @@ plugin's shape plus the study's identity:
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -86,14 +86,8 @@ def write_results(folder: str | os.PathLike, results: dict[str, Any]) -> Path:
 
 
 def write_atomically(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it onto ``path``."""
+    """Write ``text`` to a temporary file of this process beside ``path``, then rename it onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    return tmp.replace(path)
