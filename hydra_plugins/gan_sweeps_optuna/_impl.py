@@ -144,8 +144,9 @@ class OptunaSweeperImpl:
             raise SweepError(f"hydra.sweeper.heartbeat_interval={self.heartbeat_interval} and grace_period="
                              f"{self.grace_period}: need 0 < heartbeat_interval < grace_period")
         try:
-            storage = spec.open(heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period,
-                                heartbeat_stale_trial_callback=requeue)
+            with spec.lock():  # an empty database's tables are created once (optuna#1092)
+                storage = spec.open(heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period,
+                                    heartbeat_stale_trial_callback=requeue)
             study = self._open_study(spec, storage, name, sampler)
             worker = Worker(study, storage, spec.lock, self.heartbeat_interval, self.grace_period)
         except (StorageError, ValueError) as exc:
@@ -229,7 +230,7 @@ class OptunaSweeperImpl:
                     "history; prefer PGPASSWORD, ~/.pgpass or hydra.sweeper.storage='${oc.env:OPTUNA_STORAGE}'")
 
     def _open_study(self, spec: StorageSpec, storage: Any, name: str, sampler: Any) -> optuna.Study:
-        """Create the study (and an empty database's tables) once, under the study lock, or load it."""
+        """Create the study once, under the study lock, or load it."""
         pruner = build_pruner(self.pruner_conf)
         with spec.lock():
             study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
