@@ -19,7 +19,8 @@ from conftest import TINY, read_metrics
 from optuna.trial import TrialState
 
 from hydra_plugins.gan_sweeps_optuna._study_storage import StorageSpec
-from hydra_plugins.gan_sweeps_optuna._workers import LOST, OWNER, WORKER_PREFIX, Worker, retry_history
+from hydra_plugins.gan_sweeps_optuna._results import summarize
+from hydra_plugins.gan_sweeps_optuna._workers import LOST, OWNER, WORKER_PREFIX, Worker, requeue, retry_history
 
 N_TRIALS = 8
 WORKER = ["-m", "hydra/sweeper=optuna", *TINY, "objective=train/d_loss", "optim.lr=tag(log, interval(1e-4, 1e-2))",
@@ -165,3 +166,25 @@ def test_a_slow_trial_never_holds_back_another_worker(tmp_path):
     [slow] = [t for t in trials if t.params["sleep"] == 6.0]
     fast = [t for t in trials if t is not slow and slow.datetime_start < t.datetime_complete < slow.datetime_complete]
     assert fast and {owner_pid(t) for t in fast} != {owner_pid(slow)}  # told by the other worker meanwhile
+
+
+@pytest.mark.integration
+def test_a_trial_that_stops_beating_on_an_rdb_storage_is_retried_by_optunas_heartbeat(tmp_path):
+    """SQLite/PostgreSQL/MySQL: Optuna's heartbeat (by the database's clock) and its retry callback."""
+    spec = StorageSpec.parse(None, tmp_path)
+    storage = spec.open(heartbeat_interval=1, grace_period=2, heartbeat_stale_trial_callback=requeue)
+    study = optuna.create_study(storage=storage, study_name="s")
+    worker = Worker(study, storage, spec.lock, interval=1, grace=2)
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    worker.own(trial)  # its first heartbeat; this worker then stops beating for it
+    assert worker.retry_lost() == [] and study.trials[trial.number].state == TrialState.RUNNING
+    time.sleep(3.5)  # past the grace period (SQLite's clock counts whole seconds)
+    worker.retry_lost()
+    lost, retry = study.trials
+    assert lost.state == TrialState.FAIL and retry.state == TrialState.WAITING
+    assert retry_history(retry) == [lost.number] and retry.params == lost.params
+    results = summarize(  # optimization_results.yaml lists it as lost, retried as the new trial
+study, storage=spec.shown, objective=None, n_trials=1, counts=lambda t: False,
+                        failed=lambda t: False)
+    assert results["lost_trials"] == [{"trial": lost.number, "run": str(lost.number), "retried_as": retry.number,
+                                       "reason": "its heartbeat is older than hydra.sweeper.grace_period"}]
