@@ -14,16 +14,14 @@ import logging
 import math
 import os
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from gan_sweeps import CONF_DIR
 from gan_sweeps.config import ConfigError, one_line, preflight, register_configs
 from gan_sweeps.config.errors import is_config_failure
 
-# An absolute path: found the same way by `python -m gan_sweeps`, the console script and tests, from any folder.
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 PROVENANCE_FILE = "provenance.yaml"
 log = logging.getLogger("gan_sweeps.train")
 
@@ -52,7 +50,7 @@ def task(cfg: DictConfig) -> float:
     return run(cfg)
 
 
-main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")(task)
+main = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
 
 
 def _hydra_app() -> int:

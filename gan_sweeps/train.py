@@ -40,7 +40,7 @@ from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.plan import arch_key
 from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
 from gan_sweeps.timings import PhaseTimer, job_ended, jobs_before
-from gan_sweeps.tracking import job_type, sweep_columns
+from gan_sweeps.tracking import folder_group, job_type, sweep_columns
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _hydra_info() -> dict[str, Any]:
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     base = Path(hc.sweep.dir if multirun else hc.runtime.output_dir)
-    return {"overrides": list(hc.overrides.task), "group": "_".join(base.parts[-2:]),
+    return {"overrides": list(hc.overrides.task), "group": folder_group(base),
             "name": (f"{hc.job.num}:" if multirun else "") + (hc.job.override_dirname or "defaults")}
 
 
@@ -199,7 +199,7 @@ def run(cfg: DictConfig) -> float:
         datamodule.prepare_data()  # a missing dataset fails here, before W&B or the nets start
         model = build_model(cfg)
         throughput = Throughput()
-        health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True))
+        health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True), run_dir=run_dir)
         callbacks = [throughput, Progress(run_dir, throughput), SampleGrid(run_dir, epochs=cfg.get("sample_epochs")),
                      health]
         if cfg.eval.get("enabled") and getattr(model, "phase_switch_epoch", None) is not None:
