@@ -4,8 +4,9 @@ report, the sweep status, the provenance command and the studies (``SUBCOMMANDS`
 
 Every config is checked before torch is imported (``gan_sweeps.config``): a single run by the ``Preflight`` Hydra
 callback before its run folder is made, every job of a sweep by the sweeper before the first one starts (through
-``task.preflight``), and each job once more when it starts. A bad command line ends with one line on stderr
-naming the key and exit status 2; no input prints a Python traceback (``HYDRA_FULL_ERROR=1`` shows one)."""
+the sweepers' app hooks, ``gan_sweeps.sweep_hooks``), and each job once more when it starts. A bad command line
+ends with one line on stderr naming the key and exit status 2; no input prints a Python traceback
+(``HYDRA_FULL_ERROR=1`` shows one)."""
 
 from __future__ import annotations
 
@@ -49,20 +50,6 @@ def task(cfg: DictConfig) -> float:
     return run(cfg)
 
 
-def plan(configs: list, overrides: list, hydra_config: DictConfig, sweep_dir: str | None) -> str:
-    """The grid sweeper's plan contract: the plan's text; with ``sweep_dir`` (a sweep that runs) it is also
-    written there as plan.json, from earlier runs only (no probe)."""
-    from gan_sweeps.plan import format_plan, make_plan, write_plan
-
-    made = make_plan(configs, overrides, hydra_config, allow_probe=sweep_dir is None)
-    if sweep_dir is not None:
-        write_plan(sweep_dir, made)
-    return format_plan(made) + ("\nnothing was run (hydra.sweeper.plan=true)" if sweep_dir is None else "")
-
-
-task.preflight = preflight  # the sweepers' pre-flight contract (hydra_plugins/gan_sweeps_grid, ..._optuna)
-task.plan = plan  # the grid sweeper's plan contract (hydra.sweeper.plan=true)
-task.explain_error = one_line  # optional: composition errors of a job as one line
 main = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
 
 

@@ -24,7 +24,7 @@ from gan_sweeps.report.table import analyse
 from hydra_plugins.gan_sweeps_optuna._naming import slug, stable_sweep_dir, study_name_for
 from hydra_plugins.gan_sweeps_optuna._outcome import Outcome, as_values, repeats_outcome
 from hydra_plugins.gan_sweeps_optuna._search_space import build_search_space, dimension_of
-from hydra_plugins.gan_sweeps_optuna._storage import STORAGE_ENV, StorageError, StorageSpec
+from hydra_plugins.gan_sweeps_optuna._study_storage import STORAGE_ENV, StorageError, StorageSpec
 from hydra_plugins.gan_sweeps_optuna.trial_link import link_override
 
 OPTUNA = ["-m", "hydra/sweeper=optuna"]

@@ -18,8 +18,9 @@ import yaml
 from conftest import TINY, read_metrics
 from optuna.trial import TrialState
 
-from hydra_plugins.gan_sweeps_optuna._storage import StorageSpec
-from hydra_plugins.gan_sweeps_optuna._workers import LOST, OWNER, WORKER_PREFIX, Worker
+from hydra_plugins.gan_sweeps_optuna._study_storage import StorageSpec
+from hydra_plugins.gan_sweeps_optuna._results import summarize
+from hydra_plugins.gan_sweeps_optuna._workers import LOST, OWNER, WORKER_PREFIX, Worker, requeue, retry_history
 
 N_TRIALS = 8
 WORKER = ["-m", "hydra/sweeper=optuna", *TINY, "objective=train/d_loss", "optim.lr=tag(log, interval(1e-4, 1e-2))",
@@ -82,7 +83,7 @@ def test_three_workers_on_a_journal_file_one_killed_mid_trial(tmp_path):
     complete = check_study(study, tmp_path / "study")
     lost = study.trials[lost_number]
     assert lost.state == TrialState.FAIL and "is no longer running" in lost.system_attrs[LOST]
-    [retry] = [t for t in study.trials if t.user_attrs.get("retry_of") == lost_number]
+    [retry] = [t for t in study.trials if retry_history(t) == [lost_number]]  # Optuna's retry callback
     assert retry.state == TrialState.COMPLETE and retry.params == lost.params  # retried once, by another worker
     assert owner_pid(retry) != victim.pid
     assert read_metrics(tmp_path / "study" / str(lost_number))["status"] == "running"  # its folder is left as it was
@@ -108,8 +109,7 @@ def test_two_workers_on_an_empty_postgresql_database_keep_the_password_secret(tm
     study = optuna.load_study(study_name="pg", storage=postgres.url(database))
     complete = check_study(study, tmp_path / "study")
     assert len(study.trials) == N_TRIALS
-    records = study._storage.get_study_system_attrs(study._study_id)
-    assert sum(key.startswith(WORKER_PREFIX) for key in records) == 2  # both workers took part
+    assert {owner_pid(t) for t in complete} == {typed.pid, from_env.pid}  # both workers took part
     from gan_sweeps.report import main as report_main
 
     assert report_main([str(tmp_path / "study"), "--no-figures"]) == 0
@@ -127,16 +127,18 @@ def test_two_workers_on_an_empty_postgresql_database_keep_the_password_secret(tm
 def test_a_worker_that_stops_beating_is_gone_after_the_grace_period(tmp_path):
     """Liveness across machines: a record from another host is judged by its heartbeat, on our own clock."""
     spec = StorageSpec.parse("journal", tmp_path)
-    study = optuna.create_study(storage=spec.open(), study_name="s")
-    storage = study._storage
+    storage = spec.open()
+    study = optuna.create_study(storage=storage, study_name="s")
+    study_id = storage.get_study_id_from_name("s")
     trial = study.ask()
-    storage.set_trial_system_attr(trial._trial_id, OWNER, "elsewhere:1:abc")
-    storage.set_study_system_attr(study._study_id, WORKER_PREFIX + "elsewhere:1:abc",
+    storage.set_trial_system_attr(storage.get_trial_id_from_study_id_trial_number(study_id, trial.number), OWNER,
+                                  "elsewhere:1:abc")
+    storage.set_study_system_attr(study_id, WORKER_PREFIX + "elsewhere:1:abc",
                                   {"host": "elsewhere", "pid_namespace": "pid:[1]", "pid": 1, "beat": 1})
-    observer = Worker(study, spec.lock, interval=0.1, grace=0.5)
+    observer = Worker(study, storage, spec.lock, interval=0.1, grace=0.5)
     assert observer.retry_lost() == []  # first sighting
     time.sleep(0.3)
-    storage.set_study_system_attr(study._study_id, WORKER_PREFIX + "elsewhere:1:abc",
+    storage.set_study_system_attr(study_id, WORKER_PREFIX + "elsewhere:1:abc",
                                   {"host": "elsewhere", "pid_namespace": "pid:[1]", "pid": 1, "beat": 2})
     assert observer.retry_lost() == []  # it beat again: alive
     time.sleep(0.3)
@@ -145,7 +147,7 @@ def test_a_worker_that_stops_beating_is_gone_after_the_grace_period(tmp_path):
     [(lost, reason)] = observer.retry_lost()
     assert lost.number == trial.number and "has not recorded a heartbeat" in reason
     [retry] = [t for t in study.trials if t.state == TrialState.WAITING]
-    assert retry.user_attrs == {"retry_of": trial.number, "retries": 1}
+    assert retry_history(retry) == [trial.number] and retry.params == study.trials[trial.number].params
     assert observer.retry_lost() == []  # told FAIL once, queued once
 
 
@@ -164,3 +166,25 @@ def test_a_slow_trial_never_holds_back_another_worker(tmp_path):
     [slow] = [t for t in trials if t.params["sleep"] == 6.0]
     fast = [t for t in trials if t is not slow and slow.datetime_start < t.datetime_complete < slow.datetime_complete]
     assert fast and {owner_pid(t) for t in fast} != {owner_pid(slow)}  # told by the other worker meanwhile
+
+
+@pytest.mark.integration
+def test_a_trial_that_stops_beating_on_an_rdb_storage_is_retried_by_optunas_heartbeat(tmp_path):
+    """SQLite/PostgreSQL/MySQL: Optuna's heartbeat (by the database's clock) and its retry callback."""
+    spec = StorageSpec.parse(None, tmp_path)
+    storage = spec.open(heartbeat_interval=1, grace_period=2, heartbeat_stale_trial_callback=requeue)
+    study = optuna.create_study(storage=storage, study_name="s")
+    worker = Worker(study, storage, spec.lock, interval=1, grace=2)
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    worker.own(trial)  # its first heartbeat; this worker then stops beating for it
+    assert worker.retry_lost() == [] and study.trials[trial.number].state == TrialState.RUNNING
+    time.sleep(3.5)  # past the grace period (SQLite's clock counts whole seconds)
+    worker.retry_lost()
+    lost, retry = study.trials
+    assert lost.state == TrialState.FAIL and retry.state == TrialState.WAITING
+    assert retry_history(retry) == [lost.number] and retry.params == lost.params
+    results = summarize(  # optimization_results.yaml lists it as lost, retried as the new trial
+study, storage=spec.shown, objective=None, n_trials=1, counts=lambda t: False,
+                        failed=lambda t: False)
+    assert results["lost_trials"] == [{"trial": lost.number, "run": str(lost.number), "retried_as": retry.number,
+                                       "reason": "its heartbeat is older than hydra.sweeper.grace_period"}]

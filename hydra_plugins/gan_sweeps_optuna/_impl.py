@@ -4,29 +4,32 @@ Any number of workers (the same command, on one machine or many) share one study
 
 1. The search space comes from ``hydra.sweeper.params`` and the command's sweep overrides (``_search_space``).
 2. The study is named (``_naming``), given a stable sweep folder ``multirun/optuna/<study_name>/`` when
-   ``hydra.sweep.dir`` is Hydra's time-stamped default, and created once under the study lock (``_storage``),
+   ``hydra.sweep.dir`` is Hydra's time-stamped default, and created once under the study lock (``_study_storage``),
    which every worker also holds while it decides what to run next.
-3. This worker's liveness record is kept fresh by a thread (``_workers``): a trial is retried only when its
-   worker is gone.
+3. This worker's liveness is kept fresh by a thread (``_workers``): a trial is retried only when its worker is
+   gone.
 4. Each step, under the lock: trials of workers that are gone are told FAIL and re-queued; the study stops once
    failures exceed ``max_failure_rate * n_trials``; this worker asks up to ``n_jobs`` of the trials still
    missing from ``n_trials`` (finished + running + queued trials of every worker count), or waits while other
    workers' trials run, or ends when the study is complete.
 5. Each trial's overrides (fixed + sampled + its trial link, see ``trial_link``) are composed and checked by the
-   task function's ``preflight`` (if it has one): a refused trial is told FAIL (``run_status: invalid``)
-   without being launched. The others are launched with ``initial_job_idx`` = trial number, so job folder ``N``
-   is trial ``N`` (a trial's repeats: ``N/0``, ``N/1``, ...), and told from their return values (``_outcome``).
+   app's ``preflight`` hook (``hydra.sweeper.app_hooks``, see ``gan_sweeps_grid.hooks``): a refused trial is told
+   FAIL (``run_status: invalid``) without being launched. The others are launched with ``initial_job_idx`` = trial
+   number, so job folder ``N`` is trial ``N`` (a trial's repeats: ``N/0``, ``N/1``, ...), and told from their
+   return values and the ``run_status`` hook (``_outcome``).
 6. ``optimization_results.yaml`` is rewritten after every batch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -41,23 +44,19 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict, read_write
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from gan_sweeps.atomic import atomic_write_text  # the same distribution; light (no torch)
+from hydra_plugins.gan_sweeps_grid.hooks import AppHooks, check_job, load_app_hooks
 
 from ._naming import stable_sweep_dir, study_name_for
 from ._outcome import FAILURE_STATUSES, Outcome, job_outcome, repeats_outcome
-from ._results import REPEATS, RUN_DIR, summarize, write_results
+from ._results import ERROR, REPEATS, RUN_DIR, RUN_STATUS, summarize, write_atomically, write_results
 from ._search_space import SearchSpace, SearchSpaceError, build_search_space, format_value
-from ._storage import StorageError, StorageSpec
+from ._study_storage import StorageError, StorageSpec
 from ._workers import LOST, Worker, requeue
 from .trial_link import NAMESPACE, PRUNER_ATTR, build_pruner, link_override, quote
 
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("minimize", "maximize")
-# Trial user attributes the sweeper sets when it tells a trial (a FAIL trial without RUN_STATUS did not run to its
-# end: interrupted, or lost with its worker; it does not count toward n_trials).
-RUN_STATUS = "run_status"  # the run's metrics.json status (completed/failed/diverged/pruned), or crashed/invalid/...
-ERROR = "error"
 
 
 class SweepError(CompactHydraException):
@@ -82,7 +81,7 @@ class OptunaSweeperImpl:
                  storage: Optional[str], study_name: Optional[str], params: Optional[Any],
                  max_failure_rate: float = 0.0, custom_search_space: Optional[str] = None, repeats: int = 1,
                  repeat_key: Optional[str] = None, heartbeat_interval: float = 10.0,
-                 grace_period: float = 60.0) -> None:
+                 grace_period: float = 60.0, app_hooks: Optional[str] = None) -> None:
         self.directions = _directions(direction)
         if int(n_trials) < 1 or int(n_jobs) < 1:
             raise SweepError(f"hydra.sweeper.n_trials={n_trials} and n_jobs={n_jobs} must both be >= 1")
@@ -114,12 +113,13 @@ class OptunaSweeperImpl:
         self.config: Optional[DictConfig] = None
         self.hydra_context: Optional[HydraContext] = None
         self.launcher: Any = None
-        self.preflight: Optional[Callable[[DictConfig], None]] = None
+        self.app_hooks = app_hooks
+        self.hooks = AppHooks()
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
         self.hydra_context = hydra_context
-        self.preflight = getattr(task_function, "preflight", None)  # shared contract: gan-sweeps' config checks
+        self.hooks = load_app_hooks(self.app_hooks)
         self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context,
                                                                  task_function=task_function, config=config)
 
@@ -140,14 +140,20 @@ class OptunaSweeperImpl:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         sampler = self._build_sampler(space)
         n_trials = self._capped_n_trials(sampler, space)
+        if not 0 < self.heartbeat_interval < self.grace_period:
+            raise SweepError(f"hydra.sweeper.heartbeat_interval={self.heartbeat_interval} and grace_period="
+                             f"{self.grace_period}: need 0 < heartbeat_interval < grace_period")
         try:
-            study = self._open_study(spec, name, sampler)
-            worker = Worker(study, spec.lock, self.heartbeat_interval, self.grace_period)
+            with spec.lock():  # an empty database's tables are created once (optuna#1092)
+                storage = spec.open(heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period,
+                                    heartbeat_stale_trial_callback=requeue)
+            study = self._open_study(spec, storage, name, sampler)
+            worker = Worker(study, storage, spec.lock, self.heartbeat_interval, self.grace_period)
         except (StorageError, ValueError) as exc:
             raise SweepError(spec.redact(str(exc))) from None
         with spec.lock():
             self._refuse_unknown_folders(study, sweep_dir, spec)
-        atomic_write_text(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))  # workers write it too
+        write_atomically(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))  # workers write it too
         run = _Run(self, study, space, spec, sweep_dir, worker, n_trials)
         worker.start()
         try:
@@ -223,11 +229,11 @@ class OptunaSweeperImpl:
         log.warning("the storage URL holds a password: it is masked in every record, but it stays in your shell "
                     "history; prefer PGPASSWORD, ~/.pgpass or hydra.sweeper.storage='${oc.env:OPTUNA_STORAGE}'")
 
-    def _open_study(self, spec: StorageSpec, name: str, sampler: Any) -> optuna.Study:
-        """Create the study (and an empty database's tables) once, under the study lock, or load it."""
+    def _open_study(self, spec: StorageSpec, storage: Any, name: str, sampler: Any) -> optuna.Study:
+        """Create the study once, under the study lock, or load it."""
         pruner = build_pruner(self.pruner_conf)
         with spec.lock():
-            study = optuna.create_study(study_name=name, storage=spec.open(), sampler=sampler, pruner=pruner,
+            study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
                                         directions=self.directions, load_if_exists=True)
             stored = [d.name.lower() for d in study.directions]
             if stored != self.directions:
@@ -281,18 +287,8 @@ class OptunaSweeperImpl:
                 "storage, or choose another hydra.sweep.dir or hydra.sweeper.study_name.")
 
     def composed(self, overrides: list[str]) -> str | None:
-        """None when the job's config composes and passes the task's preflight, else the one-line reason."""
-        try:
-            cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
-        except Exception as exc:  # noqa: BLE001 - e.g. a sampled config group option that does not exist
-            return f"{type(exc).__name__}: {_first_line(exc)}"
-        if self.preflight is None:
-            return None
-        try:
-            self.preflight(cfg)
-        except Exception as exc:  # noqa: BLE001 - the app's own one-line reason (shared pre-flight contract)
-            return _first_line(exc) or type(exc).__name__
-        return None
+        """None when the job's config composes and passes the app's preflight, else the one-line reason."""
+        return check_job(self.hooks, self.hydra_context.config_loader, self.config, overrides)[1]
 
 
 class _Run:
@@ -350,7 +346,9 @@ class _Run:
                 return (None if state["running"] == 0 or state["finished"] >= self.n_trials else []), state
             batch = []
             for _ in range(count):
-                trial = self.study.ask(self.space.distributions)
+                with warnings.catch_warnings():  # ask/tell workers keep the RDB heartbeat themselves (_workers)
+                    warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used", UserWarning)
+                    trial = self.study.ask(self.space.distributions)
                 self.worker.own(trial)
                 batch.append(trial)
                 self._extend(trial)
@@ -418,7 +416,7 @@ class _Run:
             results = list(self.sweeper.launcher.launch(overrides, initial_job_idx=group[0][0].number * repeats))
             for index, (trial, _) in enumerate(group):
                 mine = results[index * repeats:(index + 1) * repeats]
-                outcomes = [job_outcome(ret, self.objectives) for ret in mine]
+                outcomes = [job_outcome(ret, self.objectives, self.sweeper.hooks.run_status) for ret in mine]
                 if repeats == 1:
                     outcome = outcomes[0]
                 else:
@@ -441,10 +439,12 @@ class _Run:
             values = outcome.values if outcome.state == TrialState.COMPLETE else None
             self.study.tell(trial, values, state=outcome.state)
         except UpdateFinishedTrialError:
-            lost = self.study._storage.get_trial(trial._trial_id).system_attrs.get(LOST, "")
+            lost = self.worker.storage.get_trial(self.worker.trial_id(trial.number)).system_attrs.get(LOST, "")
             log.warning("trial %d was given up by another worker while it ran (%s); its run in %s is kept but not "
                         "told", trial.number, lost, run_dir)
             return
+        finally:
+            self.worker.done(trial.number)
         shown = ", ".join(f"{v:.6g}" for v in outcome.values) if values else "-"
         log.info("trial %d %s (run %s%s): value %s, params %s", trial.number, outcome.state.name, outcome.status,
                  f", folder {run_dir}" if run_dir else "", shown, json.dumps(trial.params, default=str))
@@ -455,7 +455,11 @@ class _Run:
         try:
             with self.spec.lock():
                 for trial in batch:
+                    with contextlib.suppress(UpdateFinishedTrialError):  # told meanwhile: kept as told
+                        self.worker.storage.set_trial_system_attr(self.worker.trial_id(trial.number), LOST,
+                                                                  "its worker was stopped")
                     frozen = self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                    self.worker.done(trial.number)
                     if RUN_STATUS not in frozen.user_attrs:
                         requeue(self.study, frozen, "this worker was stopped")
         except Exception as exc:  # noqa: BLE001 - the storage is gone too: the others will see this worker gone
@@ -512,11 +516,6 @@ def _directions(direction: Any) -> list[str]:
     if not names or any(n not in DIRECTIONS for n in names):
         raise SweepError(f"hydra.sweeper.direction={direction!r}: must be minimize, maximize, or a list of them")
     return names
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
 
 
 def _plain(node: Any) -> Any:

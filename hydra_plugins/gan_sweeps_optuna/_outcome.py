@@ -2,8 +2,9 @@
 
 - A value is anything ``float()`` accepts (Python and NumPy floats, 0-d arrays and tensors, ints); a
   multi-objective study takes a sequence of them, one per direction. Finite values -> COMPLETE.
-- ``metrics.json`` status ``pruned`` in the job's folder, or ``optuna.TrialPruned`` escaping the task -> PRUNED.
-- NaN/inf (a gan-sweeps run that failed or diverged returns NaN, its ``metrics.json`` says which) -> FAIL.
+- The status the job recorded in its folder (the app's ``run_status`` hook, see ``gan_sweeps_grid.hooks``) is
+  ``pruned``, or ``optuna.TrialPruned`` escaped the task -> PRUNED.
+- NaN/inf (an app's run that failed or diverged may return NaN, its recorded status says which) -> FAIL.
 - The task raised, or returned something ``float()`` refuses -> FAIL.
 
 ``failure`` marks the FAIL outcomes that count against ``max_failure_rate``: a crash, a value ``float()``
@@ -12,12 +13,11 @@ from an app that records no status, is a result of the search (as for the offici
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from hydra.core.utils import JobReturn
 from omegaconf import OmegaConf
@@ -30,7 +30,7 @@ FAILURE_STATUSES = ("crashed", "failed", "invalid", "bad value")
 class Outcome:
     state: TrialState
     values: list[float] | None  # one per objective (COMPLETE only)
-    status: str  # the run's metrics.json status, or crashed / invalid / bad value / no value
+    status: str  # the status the run recorded, or crashed / invalid / bad value / no value
     error: str | None = None
     run_dir: Path | None = None
     repeats: dict[str, Any] | None = field(default=None)  # key, values per repeat, mean, std, n
@@ -54,9 +54,10 @@ def as_values(value: Any, n_objectives: int) -> list[float]:
     return values
 
 
-def job_outcome(ret: JobReturn, n_objectives: int) -> Outcome:
+def job_outcome(ret: JobReturn, n_objectives: int, run_status: Callable[[Path], str | None]) -> Outcome:
+    """``run_status``: the app's hook reading the status a job recorded in its folder."""
     run_dir = _run_dir_of(ret)
-    status = recorded_status(run_dir)
+    status = run_status(run_dir) if run_dir is not None else None
     try:
         value = ret.return_value
     except Exception as exc:  # noqa: BLE001 - the task raised: a failed trial, not a failed sweep
@@ -92,17 +93,6 @@ def repeats_outcome(outcomes: Sequence[Outcome], key: str, trial_dir: Path | Non
     state = TrialState.FAIL  # a pruned repeat cannot prune the trial's mean
     error = f"repeat {index} ({key}={index}): {bad.error or bad.status}"
     return Outcome(state, None, bad.status, error, trial_dir, summary)
-
-
-def recorded_status(run_dir: Path | None) -> str | None:
-    """The ``status`` a run wrote in its ``metrics.json`` (gan-sweeps' run folder contract), else None."""
-    if run_dir is None:
-        return None
-    try:
-        record = json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return str(record.get("status")) if isinstance(record, dict) and record.get("status") else None
 
 
 def _run_dir_of(ret: JobReturn) -> Path | None:

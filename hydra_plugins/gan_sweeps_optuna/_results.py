@@ -9,13 +9,14 @@ plugin's shape plus the study's identity:
   ``trial``, ``run``), ``directions``;
 - then ``objective``, ``study_name``, ``storage`` (password masked), ``n_trials``, ``finished_trials``,
   ``failed_trials`` (failures counted against ``max_failure_rate``), ``trials`` (count per state),
-  ``lost_trials`` (trials given up because their worker died: ``trial``, its folder ``run``, ``retried_as``,
-  ``reason``) and, for studies with repeats, ``repeats`` (the key and count) with the spread of each solution / of
-  the best trial."""
+  ``lost_trials`` (trials given up because their worker died or was stopped: ``trial``, its folder ``run``,
+  ``retried_as``, ``reason``) and, for studies with repeats, ``repeats`` (the key and count) with the spread of
+  each solution / of the best trial."""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -24,13 +25,15 @@ import yaml
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from gan_sweeps.atomic import atomic_write_text  # the same distribution; light (no torch)
-
-from ._workers import LOST, RETRY_OF
+from ._workers import LOST, STALE, retry_history
 
 RESULTS_FILE = "optimization_results.yaml"
 RUN_DIR = "run_dir"  # trial user attribute: the trial's folder, relative to the sweep folder
 REPEATS = "repeats"  # trial user attribute: the spread over a trial's repeats
+# The run's recorded status (completed/failed/diverged/pruned), or crashed/invalid/...: a FAIL trial without it did
+# not run to its end (interrupted, or lost with its worker) and does not count toward n_trials.
+RUN_STATUS = "run_status"
+ERROR = "error"
 
 
 def _trial_entry(trial: FrozenTrial) -> dict[str, Any]:
@@ -65,11 +68,12 @@ def summarize(study: Study, *, storage: str, objective: str | None, n_trials: in
                    finished_trials=sum(1 for t in trials if counts(t)),
                    failed_trials=sum(1 for t in trials if failed(t)),
                    trials={state.name.lower(): states.get(state, 0) for state in TrialState})
-    lost = [t for t in trials if t.state == TrialState.FAIL and LOST in t.system_attrs]
+    retries = {retry_history(t)[-1]: t.number for t in trials if retry_history(t)}
+    lost = [t for t in trials if t.state == TrialState.FAIL and RUN_STATUS not in t.user_attrs
+            and (t.number in retries or LOST in t.system_attrs)]
     if lost:
-        retries = {t.user_attrs.get(RETRY_OF): t.number for t in trials if RETRY_OF in t.user_attrs}
         results["lost_trials"] = [{"trial": t.number, "run": str(t.number), "retried_as": retries.get(t.number),
-                                   "reason": t.system_attrs[LOST]} for t in lost]
+                                   "reason": t.system_attrs.get(LOST, STALE)} for t in lost]
     if repeats:
         results["repeats"] = repeats
     return results
@@ -77,5 +81,13 @@ def summarize(study: Study, *, storage: str, objective: str | None, n_trials: in
 
 def write_results(folder: str | os.PathLike, results: dict[str, Any]) -> Path:
     """Write ``optimization_results.yaml`` atomically (a reader never sees half a file)."""
-    return atomic_write_text(Path(folder) / RESULTS_FILE,
-                             yaml.safe_dump(results, sort_keys=False, default_flow_style=False))
+    return write_atomically(Path(folder) / RESULTS_FILE,
+                            yaml.safe_dump(results, sort_keys=False, default_flow_style=False))
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file of this process beside ``path``, then rename it onto ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    return tmp.replace(path)

@@ -1,19 +1,22 @@
-"""Liveness of the worker processes sharing a study, so that a trial is retried only when its worker is gone.
+"""Liveness of the worker processes sharing a study: a trial whose worker is gone is told FAIL and its parameters
+are queued again by Optuna's :class:`~optuna.storages.RetryHeartbeatStaleTrialCallback` (at most
+:data:`MAX_RETRIES` times per parameters; the retry's ``retry_history`` names the trials it repeats).
 
-Optuna's own heartbeat runs inside ``Study.optimize`` only, and the journal storage has none; our workers use
-ask/tell, so they keep their own liveness record in the storage, the same way for every storage:
+- RDB storages (SQLite, PostgreSQL, MySQL): Optuna's own heartbeat. The storage is opened with
+  ``heartbeat_interval``, ``grace_period`` and the retry callback (:meth:`StorageSpec.open`); this worker records
+  a heartbeat for each trial it runs every ``heartbeat_interval`` seconds, from a thread of its own (Optuna's
+  heartbeat thread runs inside ``Study.optimize`` only, and our workers ask and tell), and
+  ``optuna.storages.fail_stale_trials`` fails the trials whose heartbeat is older than ``grace_period`` (by the
+  database's clock).
+- Journal files: Optuna has no heartbeat for them, so the workers keep their own record in the study. Each worker
+  writes a study system attribute ``worker:<id>`` = ``{host, pid, ..., beat}`` every ``heartbeat_interval``
+  seconds; a RUNNING trial's worker is gone when its process no longer exists (same host name and PID namespace,
+  checked with the process's start time, so a reused PID is not mistaken for it), when it has no record, or when
+  its ``beat`` has not changed for ``grace_period`` seconds *as timed by the observing worker's own clock* (so
+  clocks of different machines never need to agree).
 
-- each worker (one ``-m`` command) writes a study system attribute ``worker:<id>`` = ``{host, pid, ..., beat}``
-  when it starts and every ``heartbeat_interval`` seconds from a background thread, and marks each trial it asks
-  with the trial system attribute ``worker`` = its id (in the same study-locked step as the ask);
-- a RUNNING trial's worker is gone when its process no longer exists (same machine: same host name and PID
-  namespace, checked with the process's start time, so a reused PID is not mistaken for it), when it has no
-  record at all, or when its ``beat`` has not changed for ``grace_period`` seconds *as timed by the observing
-  worker's own clock* (so clocks of different machines never need to agree);
-- under the study lock, a worker that finds such a trial tells it FAIL (not counted toward ``n_trials``) and
-  queues its parameters again (``retry_of`` = its number), at most :data:`MAX_RETRIES` times per parameters;
-  the next worker to ask for a trial runs the retry.
-"""
+Every trial a worker asks carries the trial system attribute ``worker`` = its id (set in the study-locked step
+of the ask); a trial given up carries ``lost`` = why, where the sweeper knows it."""
 
 from __future__ import annotations
 
@@ -23,71 +26,90 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import optuna
-from optuna.exceptions import UpdateFinishedTrialError
+from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 log = logging.getLogger(__name__)
 
-WORKER_PREFIX = "worker:"  # study system attribute: one worker's liveness record
+WORKER_PREFIX = "worker:"  # study system attribute: one worker's liveness record (journal files)
 OWNER = "worker"  # trial system attribute: the worker running the trial
-RETRY_OF = "retry_of"  # trial user attribute of a re-queued trial: the number of the trial it repeats
-RETRIES = "retries"  # trial user attribute: how many times these parameters were re-queued
 LOST = "lost"  # trial system attribute of a trial given up: why
 MAX_RETRIES = 2
+STALE = "its heartbeat is older than hydra.sweeper.grace_period"  # the reason Optuna's heartbeat gives
 
 
-def _process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), to tell a reused PID from the original."""
+def retry_history(trial: FrozenTrial) -> list[int]:
+    """The numbers of the trials that ``trial`` retries, oldest first ([] for a first attempt)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return RetryHeartbeatStaleTrialCallback.retry_history(trial)
+
+
+def requeue(study: optuna.Study, trial: FrozenTrial, why: str = STALE) -> None:
+    """Queue the parameters of ``trial``, which was told FAIL, again (Optuna's retry callback)."""
+    if len(retry_history(trial)) >= MAX_RETRIES:
+        log.warning("trial %d did not end: %s; its parameters were already retried %d times: not queued again",
+                    trial.number, why, MAX_RETRIES)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(study, trial)
+    log.warning("trial %d did not end: %s; its parameters are queued again", trial.number, why)
+
+
+def _process_fields(pid: int) -> list[str] | None:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
 
 
-def _pid_namespace() -> str | None:
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return None
-
-
 def _process_alive(pid: int, started: str | None) -> bool:
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z" and (started is None or fields[19] == started)
+    fields = _process_fields(pid)
+    return fields is not None and fields[0] != "Z" and (started is None or fields[19] == started)
 
 
 def identity() -> dict[str, Any]:
-    """This process, as its liveness record names it."""
+    """This process, as its liveness record names it (``started``: its start time in clock ticks since boot)."""
     pid = os.getpid()
-    return {"host": socket.gethostname(), "pid_namespace": _pid_namespace(), "pid": pid, "started": _process_start(pid)}
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = None
+    fields = _process_fields(pid)
+    return {"host": socket.gethostname(), "pid_namespace": namespace, "pid": pid,
+            "started": fields[19] if fields else None}
 
 
 class Worker:
-    """This process's liveness record in ``study``, kept fresh by a daemon thread that also retries the trials of
-    workers that are gone (``lock`` is the study lock)."""
+    """This process's liveness in ``study`` (opened on ``storage``), kept fresh by a daemon thread that also
+    retries the trials of workers that are gone (``lock`` is the study lock)."""
 
-    def __init__(self, study: optuna.Study, lock: Callable[[], Any], interval: float, grace: float) -> None:
-        if interval <= 0 or grace <= interval:
-            raise ValueError(f"hydra.sweeper.heartbeat_interval={interval} and grace_period={grace}: need "
-                             "0 < heartbeat_interval < grace_period")
+    def __init__(self, study: optuna.Study, storage: Any, lock: Callable[[], Any], interval: float,
+                 grace: float) -> None:
         self.study = study
+        self.storage = storage
+        self.study_id = storage.get_study_id_from_name(study.study_name)
+        self.optuna_heartbeat = isinstance(storage, optuna.storages.RDBStorage)
         self.lock = lock
         self.interval = float(interval)
         self.grace = float(grace)
         self.me = identity()
         self.id = f"{self.me['host']}:{self.me['pid']}:{uuid.uuid4().hex[:8]}"
         self.beats = 0
+        self.running: dict[int, int] = {}  # trial number -> trial id, of the trials this worker runs
         self._seen: dict[str, tuple[Any, float]] = {}  # other worker -> (its last beat, when we first saw it)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def trial_id(self, number: int) -> int:
+        return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
 
     # ---- this worker ---------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -106,12 +128,22 @@ class Worker:
 
     def beat(self, stopped: bool = False) -> None:
         self.beats += 1
+        if self.optuna_heartbeat:
+            for trial_id in list(self.running.values()):
+                self.storage.record_heartbeat(trial_id)
+            return
         record = {**self.me, "beat": self.beats, "time": time.time(), "stopped": stopped}
-        self.study._storage.set_study_system_attr(self.study._study_id, WORKER_PREFIX + self.id, record)
+        self.storage.set_study_system_attr(self.study_id, WORKER_PREFIX + self.id, record)
 
     def own(self, trial: optuna.Trial) -> None:
         """Mark ``trial`` as run by this worker (call it in the study-locked step that asked it)."""
-        self.study._storage.set_trial_system_attr(trial._trial_id, OWNER, self.id)
+        trial_id = self.running[trial.number] = self.trial_id(trial.number)
+        self.storage.set_trial_system_attr(trial_id, OWNER, self.id)
+        if self.optuna_heartbeat:
+            self.storage.record_heartbeat(trial_id)
+
+    def done(self, number: int) -> None:
+        self.running.pop(number, None)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -124,7 +156,7 @@ class Worker:
 
     # ---- the others ----------------------------------------------------------------------------------------------
     def gone(self, owner: str | None, records: dict[str, Any], now: float) -> str | None:
-        """Why the worker ``owner`` is gone, or None while it may be alive."""
+        """Why the worker ``owner`` is gone, or None while it may be alive (journal files)."""
         if owner is None:
             return "no worker owns it (its worker stopped before marking it)"
         if owner == self.id:
@@ -147,36 +179,28 @@ class Worker:
 
     def retry_lost(self) -> list[tuple[FrozenTrial, str]]:
         """Tell FAIL every running trial whose worker is gone and queue its parameters again (under the lock)."""
-        storage, study_id = self.study._storage, self.study._study_id
-        running = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+        if self.optuna_heartbeat:  # the storage's retry callback queues them
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                optuna.storages.fail_stale_trials(self.study)
+            return []
+        running = self.storage.get_all_trials(self.study_id, deepcopy=False, states=(TrialState.RUNNING,))
         if not running:
             return []
-        records = storage.get_study_system_attrs(study_id)
+        records = self.storage.get_study_system_attrs(self.study_id)
         now = time.monotonic()
         lost = []
         for trial in running:
             reason = self.gone(trial.system_attrs.get(OWNER), records, now)
             if reason is None:
                 continue
-            storage.set_trial_system_attr(trial._trial_id, LOST, reason)
+            trial_id = self.trial_id(trial.number)
+            self.storage.set_trial_system_attr(trial_id, LOST, reason)
             try:
-                if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+                if not self.storage.set_trial_state_values(trial_id, TrialState.FAIL):
                     continue
             except UpdateFinishedTrialError:  # its worker told it after all
                 continue
             lost.append((trial, reason))
-            requeue(self.study, trial, f"its worker is gone ({reason})")
+            requeue(self.study, self.storage.get_trial(trial_id), f"its worker is gone ({reason})")
         return lost
-
-
-def requeue(study: optuna.Study, trial: FrozenTrial | optuna.Trial, why: str) -> None:
-    """Queue ``trial``'s parameters again (at most MAX_RETRIES times per parameters); the caller failed it."""
-    frozen = trial if isinstance(trial, FrozenTrial) else study._storage.get_trial(trial._trial_id)
-    retries = int(frozen.user_attrs.get(RETRIES, 0))
-    if retries >= MAX_RETRIES:
-        log.warning("trial %d did not end: %s; its parameters were already retried %d times: not queued again",
-                    frozen.number, why, retries)
-        return
-    study.enqueue_trial(frozen.params, user_attrs={RETRY_OF: frozen.number, RETRIES: retries + 1},
-                        skip_if_exists=False)
-    log.warning("trial %d did not end: %s; its parameters are queued again", frozen.number, why)

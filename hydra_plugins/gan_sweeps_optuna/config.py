@@ -20,6 +20,8 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from hydra_plugins.gan_sweeps_grid.hooks import HOOKS_DEFAULT
+
 PROVIDER = "gan_sweeps_optuna"
 
 
@@ -200,9 +202,13 @@ class OptunaSweeperConf:
       ``repeats``; trial N's runs are in folders ``N/0``, ``N/1``, ...
     - ``heartbeat_interval`` / ``grace_period``: seconds between a worker's liveness records, and how long
       another worker waits without seeing one before it gives that worker's running trials up and retries them.
+    - ``app_hooks``: the app's hooks (a dotted path to a module, class or object; an app's option ``default`` of
+      ``hydra/sweeper/app_hooks`` sets it): a pre-flight check of each trial's config, the status a run recorded
+      in its folder (see ``hydra_plugins.gan_sweeps_grid.hooks``).
     """
 
-    defaults: List[Any] = field(default_factory=lambda: ["_self_", {"sampler": "tpe"}, {"pruner": "median"}])
+    defaults: List[Any] = field(default_factory=lambda: ["_self_", {"sampler": "tpe"}, {"pruner": "median"},
+                                                         HOOKS_DEFAULT])
     _target_: str = "hydra_plugins.gan_sweeps_optuna.optuna_sweeper.OptunaSweeper"
     _recursive_: bool = False  # sampler/pruner arrive as configs: the grid needs the search space, jobs the pruner
     direction: Any = "minimize"
@@ -219,6 +225,7 @@ class OptunaSweeperConf:
     repeat_key: Optional[str] = None
     heartbeat_interval: float = 10.0
     grace_period: float = 60.0
+    app_hooks: Optional[str] = None
 
 
 _STORE = ConfigStore.instance()

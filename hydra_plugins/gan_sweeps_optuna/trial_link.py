@@ -61,7 +61,7 @@ def open_trial(storage: str, study_name: str, number: int) -> Any:
     (or PGPASSWORD / ~/.pgpass on the job's machine)."""
     import optuna
 
-    from ._storage import StorageSpec
+    from ._study_storage import StorageSpec
 
     spec = StorageSpec.for_job(storage)
     backend = spec.open()

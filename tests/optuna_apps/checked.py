@@ -1,5 +1,6 @@
-"""A generic Hydra app whose task function carries a ``preflight`` check (the shared pre-flight contract): the
-Optuna sweeper refuses a trial whose composed config it rejects, without launching it."""
+"""A generic Hydra app that gives the sweepers a ``preflight`` hook (``hydra.sweeper.app_hooks: checked``, this
+module, in conf/checked.yaml): the Optuna sweeper refuses a trial whose composed config it rejects, without
+launching it."""
 
 import hydra
 from omegaconf import DictConfig
@@ -14,7 +15,6 @@ def preflight(cfg: DictConfig) -> None:
         raise ValueError(f"x={cfg.x} is invalid: must be >= 0")
 
 
-objective.preflight = preflight
 main = hydra.main(version_base="1.3", config_path="conf", config_name="checked")(objective)
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,8 +110,9 @@ class StorageSpec:
                            f"environment has no {STORAGE_ENV} for it: use PGPASSWORD or ~/.pgpass on this machine")
 
     # ---- opening and locking ---------------------------------------------------------------------------------
-    def open(self) -> Any:
-        """The Optuna storage object (RDB tables are created here if missing: call it under :meth:`lock`)."""
+    def open(self, **heartbeat: Any) -> Any:
+        """The Optuna storage object (RDB tables are created here if missing: call it under :meth:`lock`);
+        ``heartbeat``: RDBStorage's ``heartbeat_interval``, ``grace_period`` and callback (ignored by a journal)."""
         import optuna
 
         if self.kind == "journal":
@@ -118,13 +120,15 @@ class StorageSpec:
 
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return optuna.storages.JournalStorage(JournalFileBackend(str(self.path)))
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = dict(heartbeat)
         if self.kind == "sqlite":
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             kwargs["engine_kwargs"] = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
         try:
-            return optuna.storages.RDBStorage(self.url, **kwargs)
+            with warnings.catch_warnings():  # heartbeat_interval is "experimental" since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(self.url, **kwargs)
         except ModuleNotFoundError as exc:
             raise StorageError(_driver_hint(self.shown, exc)) from None
         except Exception as exc:  # noqa: BLE001 - e.g. the server refuses the connection: one line, no password
