@@ -11,11 +11,14 @@ task function turns a composition error (a bad type, an unknown key) into that o
 ``hydra.sweeper.plan=true`` prints the sweep's plan and runs nothing: the task function's ``plan`` attribute, a
 callable ``plan(configs, overrides, hydra_config, sweep_dir) -> str`` given every job's composed config (gan-sweeps:
 ``gan_sweeps.plan``, job count, override lines, device, parallelism and estimated wall times). A sweep that runs
-calls it too, with its sweep folder, so it can leave its plan there (``plan.json``)."""
+calls it too, with its sweep folder, so it can leave its plan there (``plan.json``).
+
+``hydra.sweeper.repeats=auto`` races the grid's settings over seeds instead (``race.py``: ``hydra.sweeper.race.*``,
+``hydra.sweeper.direction``)."""
 
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
@@ -25,6 +28,8 @@ from hydra.errors import CompactHydraException
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
+from hydra_plugins.gan_sweeps_grid.race import RaceConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +38,10 @@ class GridSweeperConf(BasicSweeperConf):
     _target_: str = "hydra_plugins.gan_sweeps_grid.grid_sweeper.GridSweeper"
     # print the jobs and their estimated wall time (the task function's ``plan``), run nothing
     plan: bool = False
+    # auto: race the settings over seeds (race.py); null: the grid as given
+    repeats: Optional[str] = None
+    direction: Optional[str] = None  # minimize | maximize: the task's return value (a race needs it)
+    race: RaceConfig = field(default_factory=RaceConfig)
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="gan_sweeps")
@@ -58,9 +67,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 class GridSweeper(BasicSweeper):
-    def __init__(self, max_batch_size: Optional[int], params: Optional[dict] = None, plan: bool = False) -> None:
+    def __init__(self, max_batch_size: Optional[int], params: Optional[dict] = None, plan: bool = False,
+                 repeats: Optional[str] = None, direction: Optional[str] = None, race: Any = None) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.plan_only = plan
+        self.repeats, self.direction, self.race = repeats, direction, race or RaceConfig()
         self.planner: Optional[Callable[..., str]] = None
         self.preflight: Optional[Callable[[DictConfig], Any]] = None
         self.explain_error: Callable[[BaseException, Sequence[str]], str] = lambda exc, _: _one_line(exc)
@@ -97,6 +108,10 @@ class GridSweeper(BasicSweeper):
         return len(jobs), lines, composed
 
     def sweep(self, arguments: List[str]) -> Any:
+        if self.repeats is not None:  # a race (race.py): rounds of seeds until the best setting is separated
+            from hydra_plugins.gan_sweeps_grid.race import race_sweep
+
+            return race_sweep(self, arguments)
         if self.preflight is not None or self.plan_only or self.planner is not None:
             total, lines, composed = self._compose(arguments)
             if lines:
