@@ -85,6 +85,21 @@ def test_a_resumed_race_replays_its_rounds_and_asks_only_for_new_seeds():
     assert asked and all(seed >= 4 for _, seed in asked)
 
 
+@pytest.mark.unit
+def test_the_table1_race_preset_races_the_12_cgan_cells_on_conditional_accuracy():
+    from conftest import compose_config
+
+    from hydra_plugins.gan_sweeps_grid.grid_sweeper import grid_jobs
+
+    cfg = compose_config("experiment=seed001_table1_race", hydra_node=True)
+    sweeper = cfg.hydra.sweeper
+    assert (sweeper.repeats, sweeper.direction, cfg.objective) == ("auto", "maximize", "eval/cond_acc")
+    assert (cfg.model.name, cfg.d_step, cfg.trainer.max_epochs) == ("cgan", "separate", 15)
+    assert (sweeper.race.initial, sweeper.race.max_repeats, sweeper.race.alpha) == (2, 10, 0.05)
+    cells = grid_jobs([f"{k}={v}" for k, v in sweeper.params.items()])
+    assert len(cells) == 12 and not any(o.startswith("seed=") for cell in cells for o in cell)
+
+
 @pytest.mark.integration
 def test_simulation_a_equal_settings_rarely_get_a_winner():
     """(a) All settings equal: a winner in at most alpha of races, within sampling error (the 99th percentile of
@@ -114,7 +129,7 @@ def test_simulation_b_a_best_setting_is_found_with_half_the_runs():
 
 
 def _race_app(sweep_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(APP), "-m", "setting=0,1,2", "means=[2.0,0.0,-2.0]",
+    return subprocess.run([sys.executable, str(APP), "-m", "setting=0,1,2", "means=[4.0,0.0,-4.0]",
                            "hydra.sweeper.repeats=auto", "hydra.sweeper.direction=maximize",
                            f"hydra.sweep.dir={sweep_dir}", *overrides], text=True, capture_output=True, timeout=300)
 
@@ -124,10 +139,10 @@ def test_synthetic_app_races_through_the_hydra_sweeper(tmp_path):
     proc = _race_app(tmp_path / "sweep", "hydra.sweeper.race.max_repeats=6")
     assert proc.returncode == 0, proc.stderr[-2000:]
     race = json.loads((tmp_path / "sweep" / "race.json").read_text())
-    assert race["outcome"]["winner"] == ["setting=0", "means=[2.0,0.0,-2.0]"]
+    assert race["outcome"]["winner"] == ["setting=0", "means=[4.0,0.0,-4.0]"]
     assert race["runs_used"] == len(job_dirs(tmp_path / "sweep")) < race["full_grid_runs"] == 18
     values = {s["overrides"][0]: [v["value"] for v in s["values"]] for s in race["settings"]}
-    assert values["setting=2"][:2] == [pytest.approx(score([2.0, 0.0, -2.0], 2, seed)) for seed in range(2)]
+    assert values["setting=2"][:2] == [pytest.approx(score([4.0, 0.0, -4.0], 2, seed)) for seed in range(2)]
     refused = _race_app(tmp_path / "bad", "seed=0,1")
     assert refused.returncode != 0 and "remove seed from the sweep" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -135,29 +150,40 @@ def test_synthetic_app_races_through_the_hydra_sweeper(tmp_path):
 
 @pytest.mark.e2e
 def test_a_raced_gan_sweep_reports_its_outcome_and_resumes_only_new_rounds(tmp_path):
-    """Acceptance (issue 18): 3 settings, 2 initial seeds, max_repeats=4, then resumed with max_repeats=5."""
+    """Acceptance (issue 18): 3 settings, 2 initial seeds, max_repeats=4, then resumed with max_repeats=5 (a tiny
+    cGAN of seed001_table1_race's loop, raced on a metric that needs no evaluation)."""
     sweep = tmp_path / "sweep"
-    common = ["-m", "experiment=seed001_table1_race", *[o for o in TINY if o != "eval=off"],
-              "eval.num_samples=200", "model.depth=shallow", "optim.beta1=0.5", "k=1,2,3",
-              "hydra.sweeper.params.model.depth=shallow", "hydra.sweeper.params.optim.beta1=0.5",
-              "hydra.sweeper.race.max_repeats=4", f"hydra.sweep.dir={sweep}"]
-    proc = run_cli(*common, cwd=tmp_path)
+    common = ["-m", "model=cgan", "d_step=separate", "k=1,2,3", *TINY, "objective=train/d_loss",
+              "hydra.sweeper.repeats=auto", "hydra.sweeper.direction=minimize", f"hydra.sweep.dir={sweep}"]
+    plan = run_cli(*common, "hydra.sweeper.race.max_repeats=4", "hydra.sweeper.plan=true", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert "race: 3 settings; at least 6 runs" in plan.stdout and "at most 12 runs" in plan.stdout
+    assert not sweep.exists()
+
+    proc = run_cli(*common, "hydra.sweeper.race.max_repeats=4", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     race = json.loads((sweep / "race.json").read_text())
     assert len(race["settings"]) == 3 and race["outcome"]["reason"] in ("separated", "max_repeats")
-    first_runs = len(job_dirs(sweep))
-    assert first_runs == race["runs_used"] >= 6
+    folders = job_dirs(sweep)
+    assert len(folders) == race["runs_used"] >= 6
+    stamps = {path.name: (path / "metrics.json").read_bytes() for path in folders}
 
     report = subprocess.run([sys.executable, "-m", "gan_sweeps.report", str(sweep)], text=True, capture_output=True,
                             timeout=300)
     assert report.returncode == 0, report.stderr[-2000:]
-    assert "Race on eval/cond_acc" in report.stdout
+    assert "Race on train/d_loss" in report.stdout
     assert ("winner:" in report.stdout) != ("no winner" in report.stdout)
-    assert f"runs used: {race['runs_used']} of the full grid's 12" in report.stdout
+    assert f"Runs used: {race['runs_used']} of the full grid's 12" in report.stdout
 
-    resumed = run_cli(*[o.replace("max_repeats=4", "max_repeats=5") for o in common], "resume=true", cwd=tmp_path)
+    resumed = run_cli(*common, "hydra.sweeper.race.max_repeats=5", "resume=true", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     again = json.loads((sweep / "race.json").read_text())
-    open_before = [s for s in race["settings"] if s["status"] == "open"]
-    expected = len(open_before) if race["outcome"]["reason"] == "max_repeats" else 0
-    assert len(job_dirs(sweep)) - first_runs == again["runs_used"] - race["runs_used"] <= expected
+    assert again["max_repeats"] == 5 and again["full_grid_runs"] == 15
+    new = [path for path in job_dirs(sweep) if path.name not in stamps]
+    assert len(new) == again["runs_used"] - race["runs_used"]  # only the new rounds ran, each in a new folder
+    assert all((sweep / name / "metrics.json").read_bytes() == text for name, text in stamps.items())
+    seeds = {tuple(s["overrides"]): len(s["values"]) for s in race["settings"]}
+    for path in new:  # every new run is a seed beyond what its setting had
+        overrides = (path / ".hydra" / "overrides.yaml").read_text()
+        assert any(f"seed={seeds[key]}" in overrides or f"seed={seeds[key] + 1}" in overrides
+                   for key in seeds if all(o in overrides for o in key))

@@ -32,8 +32,10 @@ The procedure (successive elimination, as in F-race, with Welch's t-test):
 - **Resume and reuse.** The rounds are a function of the values, so a race re-run in the same sweep folder
   replays its rounds from the values it finds (``race.json``, and the run folders of jobs whose value it lacks,
   relaunched in their own folders: with ``resume=true`` the app returns a completed run's value without training)
-  and launches only what the new knobs (a larger ``max_repeats``) ask for. More rounds mean more looks, so a
-  larger ``max_repeats`` has a stricter final level: a winner of the shorter race may need more seeds to stand.
+  and launches only what the new knobs (a larger ``max_repeats``) ask for. Settings and runs are matched by
+  their swept overrides and seed, so other overrides (``resume=true``) may change between the runs. More rounds
+  mean more looks, so a larger ``max_repeats`` has a stricter final level: a winner of the shorter race may need
+  more seeds to stand.
 
 ``race.json`` in the sweep folder holds the settings (overrides, n, failed, mean, status, dropped round, the value
 of each seed), the rounds (jobs launched, open and dropped settings) and the outcome; it is rewritten after every
@@ -290,13 +292,29 @@ class Race:
                 "settings": settings, "rounds": self.rounds, "outcome": self.outcome, "runs_used": self.runs_used(),
                 "full_grid_runs": len(self.settings) * self.max_repeats}
 
+    def identity(self, overrides: Sequence[str]) -> Tuple[str, ...]:
+        """What tells a setting (or a run, with the repeat key) from the others: its overrides of the keys that differ
+        between the settings (the swept ones), so that a re-run with other fixed overrides (``resume=true``) still
+        finds the same settings and runs."""
+        keys = set(self.swept) | {self.repeat_key}
+        return tuple(sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+~") in keys))
+
+    @property
+    def swept(self) -> List[str]:
+        values: Dict[str, set] = {}
+        for setting in self.settings:
+            for o in setting.overrides:
+                key, _, value = o.partition("=")
+                values.setdefault(key.lstrip("+~"), set()).add(value)
+        return [k for k, v in values.items() if len(v) > 1 or any(k not in _keys(s) for s in self.settings)]
+
     def load(self, previous: Dict[str, Any]) -> None:
         """Take the values of an earlier race.json (same settings, same repeat key) as found."""
         if previous.get("repeat_key") != self.repeat_key:
             return
-        index = {tuple(s.overrides): i for i, s in enumerate(self.settings)}
+        index = {self.identity(s.overrides): i for i, s in enumerate(self.settings)}
         for entry in previous.get("settings", []):
-            i = index.get(tuple(entry.get("overrides", [])))
+            i = index.get(self.identity(entry.get("overrides", [])))
             for item in entry.get("values", []) if i is not None else []:
                 value = item.get("value")
                 self.settings[i].values[int(item["seed"])] = float(value) if finite(value) else float("nan")
@@ -317,8 +335,12 @@ def write_json(path: Path, data: Dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def run_folders(sweep_dir: Path) -> Dict[Tuple[str, ...], int]:
-    """Job folders already in the sweep folder (named by ``hydra.job.num``): sorted overrides -> job number."""
+def _keys(setting: Setting) -> set:
+    return {o.split("=", 1)[0].lstrip("+~") for o in setting.overrides}
+
+
+def run_folders(sweep_dir: Path, identity: Callable[[Sequence[str]], Tuple[str, ...]]) -> Dict[Tuple[str, ...], int]:
+    """Job folders already in the sweep folder (named by ``hydra.job.num``): ``identity(overrides)`` -> job number."""
     import yaml
 
     found: Dict[Tuple[str, ...], int] = {}
@@ -329,7 +351,7 @@ def run_folders(sweep_dir: Path) -> Dict[Tuple[str, ...], int]:
             overrides = yaml.safe_load(path.read_text()) or []
         except (OSError, yaml.YAMLError):
             continue
-        found[tuple(sorted(str(o) for o in overrides))] = int(path.parent.parent.name)
+        found[identity([str(o) for o in overrides])] = int(path.parent.parent.name)
     return found
 
 
@@ -360,14 +382,14 @@ def run_race(settings: Sequence[Sequence[str]], race_config: Any, direction: Opt
     race = Race(settings, race_config, direction or "", objective)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     race.load(read_json(sweep_dir / RACE_FILE))
-    folders = run_folders(sweep_dir)
+    folders = run_folders(sweep_dir, race.identity)
     next_job = max(folders.values(), default=-1) + 1
     returns: List[Any] = []
     while not race.finished:
         pairs = race.needed()
         numbers: Dict[Tuple[int, int], int] = {}
         for pair in pairs:  # a folder of this job already: relaunched in it (resume=true continues or skips it)
-            known = folders.get(tuple(sorted(race.overrides(*pair))))
+            known = folders.get(race.identity(race.overrides(*pair)))
             numbers[pair] = known if known is not None else next_job
             next_job += known is None
         by_number = {number: pair for pair, number in numbers.items()}
