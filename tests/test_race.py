@@ -171,7 +171,7 @@ def test_a_raced_gan_sweep_reports_its_outcome_and_resumes_only_new_rounds(tmp_p
     report = subprocess.run([sys.executable, "-m", "gan_sweeps.report", str(sweep)], text=True, capture_output=True,
                             timeout=300)
     assert report.returncode == 0, report.stderr[-2000:]
-    assert "Race on train/d_loss" in report.stdout
+    assert "Race on train/d_loss" in report.stdout and "Swept: k; repeats: seed (3 settings)" in report.stdout
     assert ("winner:" in report.stdout) != ("no winner" in report.stdout)
     assert f"Runs used: {race['runs_used']} of the full grid's 12" in report.stdout
 
@@ -182,6 +182,10 @@ def test_a_raced_gan_sweep_reports_its_outcome_and_resumes_only_new_rounds(tmp_p
     new = [path for path in job_dirs(sweep) if path.name not in stamps]
     assert len(new) == again["runs_used"] - race["runs_used"]  # only the new rounds ran, each in a new folder
     assert all((sweep / name / "metrics.json").read_bytes() == text for name, text in stamps.items())
+    after = subprocess.run([sys.executable, "-m", "gan_sweeps.report", str(sweep)], text=True, capture_output=True,
+                           timeout=300)
+    assert "Swept: k; repeats: seed (3 settings)" in after.stdout  # resume=true is no setting
+    assert f"Runs used: {again['runs_used']} of the full grid's 15" in after.stdout
     seeds = {tuple(s["overrides"]): len(s["values"]) for s in race["settings"]}
     for path in new:  # every new run is a seed beyond what its setting had
         overrides = (path / ".hydra" / "overrides.yaml").read_text()
