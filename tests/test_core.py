@@ -88,6 +88,17 @@ def test_cgan_label_channels_sets_the_label_maps_of_both_nets(compose):
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_model_bn_knobs_reach_every_batchnorm_of_g_and_d(compose, model):
+    def settings(module):
+        return {(m.eps, m.momentum) for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+
+    assert settings(build_model(compose(f"model={model}"))) == {(1e-5, 0.1)}  # PyTorch's defaults
+    keras = build_model(compose(f"model={model}", "model.bn_eps=1e-3", "model.bn_momentum=0.01"))
+    assert settings(keras.generator) == settings(keras.discriminator) == {(1e-3, 0.01)}
+
+
+@pytest.mark.unit
 def test_one_sided_label_smoothing_targets():
     loss = NonSaturating()
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
@@ -129,6 +140,25 @@ def test_k2_steps_the_discriminator_exactly_twice_per_generator_step(tmp_path):
     assert metrics["d_steps_done"] == 8 and metrics["g_steps_done"] == 4  # 512/64 batches, one D step each
     d_count, g_count = sorted(steps.values(), reverse=True)
     assert (d_count, g_count) == (8, 4)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", ["batch", "running"])
+def test_d_bn_in_g_step_picks_the_statistics_d_uses_in_gs_step(tmp_path, mode):
+    """Each batch (k=1, d_step=joint): D sees the real and the fake batch in train mode, then G's step runs D once:
+    in train mode (batch statistics) or, with running, in eval mode, which neither uses nor updates batch stats."""
+    from conftest import DATA_ROOT, compose_config
+    from gan_sweeps.train import build_datamodule, build_trainer
+
+    cfg = compose_config(*TINY, "model=dcgan", "data.train_size=128", f"d_bn_in_g_step={mode}",
+                         f"data.root={DATA_ROOT}")
+    model = build_model(cfg)
+    bn = next(m for m in model.discriminator.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    calls: list[bool] = []
+    bn.register_forward_pre_hook(lambda module, args: calls.append(module.training))
+    build_trainer(cfg, tmp_path, [], []).fit(model, datamodule=build_datamodule(cfg))
+    assert calls == [True, True, mode == "batch"] * 2  # 2 batches of 64
+    assert bn.training  # back in train mode after G's step
 
 
 @pytest.mark.integration
