@@ -155,6 +155,9 @@ def test_a_raced_gan_sweep_reports_its_outcome_and_resumes_only_new_rounds(tmp_p
     sweep = tmp_path / "sweep"
     common = ["-m", "model=cgan", "d_step=separate", "k=1,2,3", *TINY, "objective=train/d_loss",
               "hydra.sweeper.repeats=auto", "hydra.sweeper.direction=minimize", f"hydra.sweep.dir={sweep}"]
+    undirected = run_cli(*[o for o in common if "direction" not in o], cwd=tmp_path)
+    assert undirected.returncode == 2 and undirected.stderr.strip() == (
+        "error: hydra.sweeper.direction=null: a raced sweep (hydra.sweeper.repeats=auto) needs minimize or maximize")
     plan = run_cli(*common, "hydra.sweeper.race.max_repeats=4", "hydra.sweeper.plan=true", cwd=tmp_path)
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert "race: 3 settings; at least 6 runs" in plan.stdout and "at most 12 runs" in plan.stdout

@@ -165,7 +165,8 @@ class Race:
     def __init__(self, settings: Sequence[Sequence[str]], config: Any, direction: str,
                  objective: Optional[str] = None) -> None:
         if direction not in DIRECTIONS:
-            raise ValueError(f"hydra.sweeper.direction={direction}: a raced sweep needs minimize or maximize")
+            raise ValueError(f"hydra.sweeper.direction={direction or 'null'}: a raced sweep "
+                             f"(hydra.sweeper.repeats=auto) needs minimize or maximize")
         check_config(config, len(settings))
         self.initial, self.max_repeats = int(config.initial), int(config.max_repeats)
         self.alpha, self.repeat_key = float(config.alpha), str(config.repeat_key)
@@ -413,26 +414,35 @@ def run_race(settings: Sequence[Sequence[str]], race_config: Any, direction: Opt
     return race, returns
 
 
+def refused(message: str) -> Exception:
+    """A race that cannot start: one line, shaped as the grid's pre-flight refusal (a ``lines`` attribute) so an
+    app's error handler prints it as it is."""
+    from hydra.errors import CompactHydraException
+
+    error = CompactHydraException(message)
+    error.lines = []
+    return error
+
+
 def race_sweep(sweeper: Any, arguments: List[str]) -> List[Any]:
     """``GridSweeper.sweep`` with ``repeats=auto``: the settings are the grid's jobs (without the repeat key); the
     pre-flight checks them with seed 0, ``plan=true`` prints the plans of the fewest and the most runs."""
-    from hydra.errors import CompactHydraException
     from omegaconf import OmegaConf
 
     from hydra_plugins.gan_sweeps_grid.grid_sweeper import PreflightRefused, grid_jobs
 
     config, race_config = sweeper.config, sweeper.race
     if str(sweeper.repeats) != "auto":
-        raise CompactHydraException(f"hydra.sweeper.repeats={sweeper.repeats}: only 'auto' (a race) is known")
+        raise refused(f"hydra.sweeper.repeats={sweeper.repeats}: only 'auto' (a race) is known")
     key = str(race_config.repeat_key)
     settings = grid_jobs(sweeper._parse_config() + list(arguments), sweeper.hydra_context.config_loader)
     if any(o.split("=", 1)[0].lstrip("+~") == key for job in settings for o in job):
-        raise CompactHydraException(f"hydra.sweeper.repeats=auto gives {key} its values itself: remove {key} from "
+        raise refused(f"hydra.sweeper.repeats=auto gives {key} its values itself: remove {key} from "
                                     "the sweep's overrides")
     try:
         Race(settings, race_config, str(sweeper.direction or ""), None)  # the knobs, before anything composes
     except ValueError as exc:
-        raise CompactHydraException(str(exc)) from None
+        raise refused(str(exc)) from None
     most = len(settings) * int(race_config.max_repeats)
     if race_config.max_runs is not None:
         most = min(most, int(race_config.max_runs))
