@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.plan import estimate_vs_actual
 from gan_sweeps.report import render
+from gan_sweeps.report.race import load_race, race_lines
 from gan_sweeps.report.runs import (NoRunsError, Run, expected_job_count, flatten, is_number, load_optimization_results,
                                     load_sweep)
 from gan_sweeps.report.table import (DIRECTIONS, Grid, Sweep, analyse, missing_keys, name_list, optimization_grids,
@@ -228,6 +229,9 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
         terminal.insert(1, runs_table)
     figures = draw_figures(sweep, out, options.epochs, warnings) if options.figures else {}
     lines = summary_lines(sweep, root, expected_job_count(root))
+    race = load_race(root)  # a raced sweep (hydra.sweeper.repeats=auto): its outcome
+    if race:
+        lines += race_lines(race)
     planned = estimate_vs_actual(root, {run.name: run.metrics for run in runs})
     if planned:
         lines.append(planned)

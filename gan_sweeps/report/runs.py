@@ -378,12 +378,12 @@ def expected_job_count(root: str | Path) -> int | None:
     """How many jobs the sweep will launch, from ``multirun.yaml``: ``n_trials`` for a study sweeper (Optuna),
     else the product of the sweep lengths (Hydra's basic sweeper and other grid sweepers, which expand the same
     overrides and ``params``); None when unknown (no multirun.yaml, a study without ``n_trials``, an
-    ``interval()`` in a grid)."""
+    ``interval()`` in a grid, a race)."""
     sweeper = sweep_settings(root)
     if isinstance(sweeper.get("n_trials"), int):
         return sweeper["n_trials"]
-    if "optuna" in str(sweeper.get("_target_", "")).lower():
-        return None
+    if "optuna" in str(sweeper.get("_target_", "")).lower() or sweeper.get("repeats") is not None:
+        return None  # a race (repeats=auto) decides its run count as it goes: race.json says it
     lengths = sweep_lengths(root)
     if lengths is None or any(n is None for n in lengths.values()):
         return None

@@ -46,6 +46,7 @@ DIRECTIONS = {"min": "min", "minimize": "min", "max": "max", "maximize": "max"}
 # Overrides that identify a job's Optuna trial (added by the optuna sweeper, hydra_plugins/gan_sweeps_optuna):
 # bookkeeping, not settings, so never swept or fixed columns.
 BOOKKEEPING_KEY_PREFIXES = ("optuna.",)
+BOOKKEEPING_KEYS = ("resume",)  # how a run was started, not a setting (a resumed race's new runs have resume=true)
 # Swept keys read as repeats of one setting unless the report is told otherwise (--repeat-key).
 DEFAULT_REPEAT_KEYS = ("seed",)
 REFERENCE_NAME = "real data"
@@ -138,7 +139,7 @@ def sort_key(text: str | None) -> tuple:
 
 
 def _bookkeeping(key: str) -> bool:
-    return key.startswith(BOOKKEEPING_KEY_PREFIXES)
+    return key.startswith(BOOKKEEPING_KEY_PREFIXES) or key in BOOKKEEPING_KEYS
 
 
 def config_differences(runs: Sequence[Run]) -> list[str]:

@@ -8,7 +8,10 @@ any job fails, nothing starts: the error lists each bad job in one line (job num
 
 ``hydra.sweeper.plan=true`` prints the app's ``plan`` hook of every job's composed config and runs nothing (an app
 without one is told so). A sweep that runs calls it too, with its sweep folder, so the app can leave its plan there
-(gan-sweeps: ``plan.json``)."""
+(gan-sweeps: ``plan.json``).
+
+``hydra.sweeper.repeats=auto`` races the grid's settings over seeds instead (``race.py``: ``hydra.sweeper.race.*``,
+``hydra.sweeper.direction``)."""
 
 
 import logging
@@ -23,6 +26,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
 from .hooks import HOOKS_DEFAULT, check_job, load_app_hooks, one_line
+from .race import RaceConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,10 @@ class GridSweeperConf(BasicSweeperConf):
     plan: bool = False
     # the app's hooks (pre-flight, plan, ...): a dotted path to a module, class or object (see hooks.py)
     app_hooks: Optional[str] = None
+    # auto: race the settings over seeds (race.py); null: the grid as given
+    repeats: Optional[str] = None
+    direction: Optional[str] = None  # minimize | maximize: the task's return value (a race needs it)
+    race: RaceConfig = field(default_factory=RaceConfig)
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="gan_sweeps")
@@ -57,11 +65,13 @@ def grid_jobs(overrides: Sequence[str], config_loader: Any = None) -> List[List[
 
 class GridSweeper(BasicSweeper):
     def __init__(self, max_batch_size: Optional[int], params: Optional[dict] = None, plan: bool = False,
-                 app_hooks: Optional[str] = None) -> None:
+                 app_hooks: Optional[str] = None, repeats: Optional[str] = None, direction: Optional[str] = None,
+                 race: Any = None) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.plan_only = plan
         self.app_hooks = app_hooks
         self.hooks = load_app_hooks(None)
+        self.repeats, self.direction, self.race = repeats, direction, race or RaceConfig()
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
@@ -80,6 +90,10 @@ class GridSweeper(BasicSweeper):
         return len(jobs), lines, composed
 
     def sweep(self, arguments: List[str]) -> Any:
+        if self.repeats is not None:  # a race (race.py): rounds of seeds until the best setting is separated
+            from .race import race_sweep
+
+            return race_sweep(self, arguments)
         total, lines, composed = self._compose(arguments)
         if lines:
             raise PreflightRefused(total, lines)
