@@ -196,6 +196,8 @@ def run(cfg: DictConfig) -> float:
         datamodule = build_datamodule(cfg)
         datamodule.prepare_data()  # a missing dataset fails here, before W&B or the nets start
         model = build_model(cfg)
+        if cfg.get("channels_last"):
+            model = model.to(memory_format=torch.channels_last)
         throughput = Throughput()
         health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True))
         callbacks = [throughput, Progress(run_dir, throughput), SampleGrid(run_dir, epochs=cfg.get("sample_epochs")),
