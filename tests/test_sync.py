@@ -69,7 +69,8 @@ def test_no_tensor_is_read_back_inside_a_step_outside_the_logging_interval(famil
 def test_no_step_outside_the_logging_interval_synchronises_the_gpu(family, tmp_path, monkeypatch):
     """The same steps on the GPU under ``set_sync_debug_mode("error")`` outside the check batches."""
     def mode(self, batch, batch_idx):
-        torch.cuda.set_sync_debug_mode("default" if (batch_idx + 1) % EVERY == 0 else "error")
+        check = (batch_idx + 1) % EVERY == 0 or batch_idx + 1 == self.trainer.num_training_batches
+        torch.cuda.set_sync_debug_mode("default" if check else "error")
 
     monkeypatch.setattr(GenerativeModule, "on_train_batch_start", mode, raising=False)
     monkeypatch.setattr(GenerativeModule, "on_train_epoch_end", _epoch_end_unchecked(), raising=False)
