@@ -13,16 +13,14 @@ import logging
 import math
 import os
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from gan_sweeps import CONF_DIR
 from gan_sweeps.config import ConfigError, one_line, preflight, register_configs
 from gan_sweeps.config.errors import is_config_failure
 
-# An absolute path: found the same way by `python -m gan_sweeps`, the console script and tests, from any folder.
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 PROVENANCE_FILE = "provenance.yaml"
 log = logging.getLogger("gan_sweeps.train")
 
@@ -65,7 +63,7 @@ def plan(configs: list, overrides: list, hydra_config: DictConfig, sweep_dir: st
 task.preflight = preflight  # the sweepers' pre-flight contract (hydra_plugins/gan_sweeps_grid, ..._optuna)
 task.plan = plan  # the grid sweeper's plan contract (hydra.sweeper.plan=true)
 task.explain_error = one_line  # optional: composition errors of a job as one line
-main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")(task)
+main = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
 
 
 def _hydra_app() -> int:

@@ -40,7 +40,7 @@ from gan_sweeps.models import Diverged, GenerativeModule
 from gan_sweeps.plan import arch_key
 from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
 from gan_sweeps.timings import PhaseTimer, job_ended, jobs_before
-from gan_sweeps.tracking import job_type, sweep_columns
+from gan_sweeps.tracking import folder_group, job_type, sweep_columns
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _hydra_info() -> dict[str, Any]:
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     base = Path(hc.sweep.dir if multirun else hc.runtime.output_dir)
-    return {"overrides": list(hc.overrides.task), "group": "_".join(base.parts[-2:]),
+    return {"overrides": list(hc.overrides.task), "group": folder_group(base),
             "name": (f"{hc.job.num}:" if multirun else "") + (hc.job.override_dirname or "defaults")}
 
 
@@ -123,8 +123,10 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list
         callbacks = callbacks + [LossBar()]
     elif _in_sweep():  # the logged summary (Lightning's default, rich, prints to stdout past the logging filter)
         callbacks = callbacks + [pl.callbacks.ModelSummary()]
-    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True, save_top_k=0,
-                                              enable_version_counter=False)
+    # last.ckpt at every epoch's end (what resume=true continues from). Not save_last with save_top_k=0: since
+    # Lightning 2.6 that writes last.ckpt only when a top-k checkpoint was saved, i.e. once, when training ends.
+    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename=CHECKPOINT_NAME[:-5],
+                                              save_top_k=1, every_n_epochs=1, enable_version_counter=False)
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     trainer_kwargs["devices"] = job_devices(cfg)  # one GPU per job when parallel jobs share several GPUs
     return pl.Trainer(**trainer_kwargs, callbacks=callbacks + [checkpoint], plugins=[AtomicCheckpointIO()],

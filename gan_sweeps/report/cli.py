@@ -48,7 +48,7 @@ class ReportOptions:
     best: str | None = None  # "min"/"max" (or minimize/maximize); None: by the metric's name
     reference: Path | None = None
     figures: bool = True
-    print_table: bool = True
+    print_table: bool = True  # the terminal output: tables, files written, warnings (False: Report.warnings)
     repeat_keys: list[str] | None = None  # None: seed when swept; []: no repeat axis
     all_columns: bool = False  # the terminal shows every column (default: the headline ones, fitted to the width)
 
@@ -61,6 +61,8 @@ class Report:
     grids: list[Grid]
     files: dict[str, Path]
     warnings: list[str]
+    lines: list[str] = field(default_factory=list)  # the summary above the tables (runs, swept keys, best)
+    reference: dict[str, Any] = field(default_factory=dict)  # the real data's scores (the tables' reference row)
 
 
 # ---- inputs ------------------------------------------------------------------------------------------------------
@@ -243,9 +245,9 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
     if options.print_table:
         render.print_grids(terminal, lines, all_columns=options.all_columns)
         print(f"wrote {', '.join(sorted(files))} to {out}")
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    return Report(sweep=sweep, grids=grids, files=files, warnings=warnings)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return Report(sweep=sweep, grids=grids, files=files, warnings=warnings, lines=lines, reference=reference)
 
 
 def _sweeper_direction(optimization: dict[str, Any] | None) -> str | None:
@@ -296,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print every column (default: swept keys, status, health and the model family's few "
                              "key metrics, fitted to the terminal; report.md and the CSV files always hold all)")
     parser.add_argument("--no-figures", dest="figures", action="store_false", help="tables only (faster)")
+    parser.add_argument("--wandb", action="store_true",
+                        help="also log the report as one W&B run (job_type=report) in the sweep's group, with the "
+                             "project and mode its jobs used (offline unless WANDB_MODE says otherwise), as a sweep "
+                             "does at its end")
     return parser
 
 
@@ -316,8 +322,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2, argparse printed why)
         return int(exc.code or 0)
     try:
-        make_report(args.sweep_dir, parse_options(args))
+        report = make_report(args.sweep_dir, parse_options(args))
     except (NoRunsError, ReportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return log_to_wandb(report, args.sweep_dir, args.out or args.sweep_dir) if args.wandb else 0
+
+
+def log_to_wandb(report: Report, root: Path, out: Path) -> int:
+    """``--wandb``: the report run (gan_sweeps/report/dashboard.py); 1 with one line when it cannot be logged."""
+    from gan_sweeps.report.dashboard import log_report, recorded_target
+
+    try:
+        target = recorded_target(root)
+        if target is None:
+            print("error: --wandb: W&B is disabled (WANDB_MODE=disabled)", file=sys.stderr)
+            return 1
+        folder = log_report(report, root, target, out)
+    except Exception as exc:  # noqa: BLE001 - the report is written; W&B's failure is one line
+        print(f"error: the W&B report run was not logged: {type(exc).__name__}: {exc}".splitlines()[0],
+              file=sys.stderr)
+        return 1
+    print(f"logged the report run to W&B project {target.project} ({target.mode}), group {target.group}, "
+          f"job_type report: {folder}" + (" (upload: wandb sync)" if target.mode == "offline" else ""))
     return 0
