@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("GAN_SWEEPS_DATA", str(REPO.parent / "shared" / "datasets"))
 os.environ.setdefault("WANDB_MODE", "offline")
 
+from gan_sweeps import CONF_DIR  # noqa: E402
 from gan_sweeps.evaluation.passes import eval_mode, sample_pass  # noqa: E402
 from gan_sweeps.precision import cpu_has_native_bf16  # noqa: E402
 from gan_sweeps.train import build_model, run  # noqa: E402
@@ -42,7 +44,7 @@ def config(*overrides: str):
     from gan_sweeps.config import register_configs
 
     register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))
 
 
@@ -67,12 +69,12 @@ def peaks(repeats: int) -> dict[str, float]:
     out = {}
     for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
         a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
-        gemm = lambda: [a @ b for _ in range(4)]  # noqa: E731
+        gemm = partial(torch.linalg.multi_dot, [a, b, b, b, b])  # four GEMMs
         out[f"GEMM {name}"] = flops(gemm) / best_seconds(gemm, repeats) / 1e9
         conv = nn.ConvTranspose2d(256, 64, 3, 2, 1, output_padding=1).to(dtype).to(memory_format=torch.channels_last)
         x = torch.randn(BATCH, 256, 14, 14, dtype=dtype).to(memory_format=torch.channels_last)
         with torch.no_grad():
-            step = lambda: conv(x)  # noqa: E731
+            step = partial(conv, x)
             out[f"cGAN G conv {name}"] = flops(step) / best_seconds(step, repeats) / 1e9
     return out
 
@@ -97,12 +99,12 @@ def main() -> None:
     models = args.models.split(",")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU native bf16: {cpu_has_native_bf16()}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
-    per_image = {m: flops(lambda: train_run(m, BATCH)) / BATCH for m in models}  # one batch: one D + one G step
+    per_image = {m: flops(partial(train_run, m, BATCH)) / BATCH for m in models}  # one batch: one D + one G step
     modules = {m: build_model(config(*MODELS[m])) for m in models}
     per_sample = {}
     for m, module in modules.items():
         with eval_mode(module), torch.no_grad():
-            per_sample[m] = flops(lambda: module.generate(100)) / 100
+            per_sample[m] = flops(partial(module.generate, 100)) / 100
     peak: dict[str, list[float]] = {}
     train_rate: dict[str, list[float]] = {m: [] for m in models}
     gen_rate: dict[str, dict[str, list[float]]] = {m: {"32": [], "auto": []} for m in models}

@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("GAN_SWEEPS_DATA", str(REPO.parent / "shared" / "datasets"))
 os.environ.setdefault("WANDB_MODE", "offline")
 
+from gan_sweeps import CONF_DIR  # noqa: E402
 from gan_sweeps.evaluation.passes import sample_pass  # noqa: E402
 from gan_sweeps.precision import cpu_has_native_bf16  # noqa: E402
 from gan_sweeps.train import build_model, run  # noqa: E402
@@ -45,7 +46,7 @@ def config(*overrides: str):
     from gan_sweeps.config import register_configs
 
     register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))
 
 
