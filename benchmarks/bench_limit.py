@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--train-images", type=int, default=2560)
     parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="0: print the FLOP counts only")
     args = parser.parse_args()
     models = args.models.split(",")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU native bf16: {cpu_has_native_bf16()}, "
@@ -118,6 +118,11 @@ def main() -> None:
                 sample_pass(modules[m], [lambda x, y: None], normalize="tanh", num_samples=args.samples,
                             precision=precision)
                 gen_rate[m][precision].append(args.samples / (time.perf_counter() - start))
+    if not args.repeats:  # --repeats 0: the FLOP counts only
+        for m in models:
+            print(f"{m:<10} {per_image[m] / 1e6:>8.1f} MFLOP a training image, "
+                  f"{per_sample[m] / 1e6:>8.2f} MFLOP a sample")
+        return
     best = {name: max(v) for name, v in peak.items()}
     print("\npeak (best of the repeats):")
     for name, value in best.items():
