@@ -91,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     models = args.models.split(",")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU native bf16: {cpu_has_native_bf16()}, "
-          f"load average {os.getloadavg()[0]:.1f} at start; medians of {args.repeats}, interleaved")
+          f"load average {os.getloadavg()[0]:.1f} at start; medians of {args.repeats}, interleaved", flush=True)
     train_rate(MODELS["mlp_gan"], BATCH * 2)  # warm-up: imports, first allocations
     training = {m: {v: [] for v in TRAINING} for m in models} if not args.no_training else {}
     generation = {m: {"fp32": [], "fast path": []} for m in args.generate.split(",")} if args.samples else {}
@@ -100,8 +100,10 @@ def main() -> None:
         for m in dict.fromkeys(models + list(generation)):
             for variant, overrides in TRAINING.items() if m in training else ():
                 training[m][variant].append(train_rate(MODELS[m] + overrides, args.train_images)["images_per_s"])
+                print(f"  {m} {variant}: {training[m][variant][-1]:,.1f} img/s", flush=True)
             for variant, precision in (("fp32", "32"), ("fast path", "auto")) if m in generation else ():
                 generation[m][variant].append(generation_seconds(modules[m], args.samples, precision))
+                print(f"  {m} generation {variant}: {generation[m][variant][-1]:.1f} s", flush=True)
         print(f"repeat {rep + 1}/{args.repeats} done, load average {os.getloadavg()[0]:.1f}", flush=True)
     if training:
         median_table(f"training images/s (batch {BATCH}, {args.train_images} images a run)", training, "img/s",
