@@ -201,7 +201,7 @@ def run(cfg: DictConfig) -> float:
         if cfg.get("channels_last"):
             model = model.to(memory_format=torch.channels_last)
         throughput = Throughput()
-        health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True))
+        health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True), run_dir=run_dir)
         callbacks = [throughput, Progress(run_dir, throughput), SampleGrid(run_dir, epochs=cfg.get("sample_epochs")),
                      health]
         if cfg.eval.get("enabled") and getattr(model, "phase_switch_epoch", None) is not None:
