@@ -60,6 +60,8 @@ test-services:
 bench: setup
 	$(PY) benchmarks/bench_refusal.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_precision.py
+	$(PY) benchmarks/bench_limit.py
 	$(PY) benchmarks/bench_evaluation.py
 	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_plan.py

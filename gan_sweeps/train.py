@@ -27,7 +27,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
 from gan_sweeps.callbacks.evaluation import PeriodicEvaluation, PhaseSwitchEvaluation, scalar_metrics
-from gan_sweeps.callbacks.progress import Progress
+from gan_sweeps.callbacks.progress import LossBar, Progress
 from gan_sweeps.callbacks.pruning import OptunaPruning
 from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.callbacks.samples import SampleGrid
@@ -120,7 +120,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list
     # `python -m gan_sweeps.status --watch` shows a sweep's progress); the model summary goes to the job's log
     interactive = _interactive() and not shares_terminal() and not _in_sweep()
     if interactive:
-        callbacks = callbacks + [pl.callbacks.RichProgressBar()]
+        callbacks = callbacks + [LossBar()]
     elif _in_sweep():  # the logged summary (Lightning's default, rich, prints to stdout past the logging filter)
         callbacks = callbacks + [pl.callbacks.ModelSummary()]
     # last.ckpt at every epoch's end (what resume=true continues from). Not save_last with save_top_k=0: since
@@ -198,6 +198,8 @@ def run(cfg: DictConfig) -> float:
         datamodule = build_datamodule(cfg)
         datamodule.prepare_data()  # a missing dataset fails here, before W&B or the nets start
         model = build_model(cfg)
+        if cfg.get("channels_last"):
+            model = model.to(memory_format=torch.channels_last)
         throughput = Throughput()
         health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True), run_dir=run_dir)
         callbacks = [throughput, Progress(run_dir, throughput), SampleGrid(run_dir, epochs=cfg.get("sample_epochs")),

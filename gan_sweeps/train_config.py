@@ -58,6 +58,8 @@ class RunConfig:
                                            "produces)")
     resume: bool = knob(False, help="skip runs whose metrics.json says completed, continue interrupted ones")
     threads: Optional[int] = knob(None, ge=1, help="CPU threads of this job (null: cores / parallel jobs)")
+    channels_last: bool = knob(False, help="the nets' conv weights in channels-last layout (oneDNN's fast one on "
+                                           "CPUs; benchmarks/bench_precision.py)")
     sample_epochs: Optional[List[int]] = knob(None, ge=1, help="epochs whose sample grid is saved (null: every)")
     run_dir: Optional[str] = knob(None, help="run folder of run(cfg) outside Hydra (tests, notebooks)")
     health: HealthConfig = field(default_factory=HealthConfig)

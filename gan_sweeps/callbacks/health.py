@@ -2,7 +2,8 @@
 
 Diagnoses, worst first (``SEVERITY``):
 
-- ``diverged``: a loss became NaN/inf (the update block raises ``Diverged`` at once) or an epoch-mean loss grew
+- ``diverged``: a loss became NaN/inf (the module's loss check raises ``Diverged`` within
+  ``trainer.log_every_n_steps`` batches: models/base.py) or an epoch-mean loss grew
   beyond ``explode_above`` in absolute value (exploding losses, seed 000);
 - ``d_collapse``: the discriminator wins outright: its epoch-mean loss stays under ``d_loss_below`` while the
   generator's stays over ``g_loss_above``, for ``patience`` epochs in a row (seed 000's "D loss collapsing to 0,

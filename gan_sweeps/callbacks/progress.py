@@ -26,11 +26,11 @@ class Progress(pl.Callback):
                                       "train_ended": None, "batch": 0, "losses": {}}
         self._last_write = 0.0
 
-    def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, **changes: Any) -> None:
+    def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, check: bool = True, **changes: Any) -> None:
         if not trainer.is_global_zero:
             return
         losses = getattr(pl_module, "running_epoch_losses", None)
-        current = losses() if callable(losses) else {}
+        current = losses(check=check) if callable(losses) else {}
         self.state.update(changes, updated=time.time(), max_epochs=trainer.max_epochs,
                           batches_per_epoch=_batches(trainer), epoch_seconds=list(self.throughput.epoch_seconds))
         if current:
@@ -47,7 +47,7 @@ class Progress(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if time.monotonic() - self._last_write >= self.interval_s:
-            self._write(trainer, pl_module, batch=batch_idx + 1)
+            self._write(trainer, pl_module, check=False, batch=batch_idx + 1)  # no wait for the device in a step
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         # Callbacks run before the module's own hook: the running means are still the whole epoch's.
@@ -60,3 +60,16 @@ class Progress(pl.Callback):
 def _batches(trainer: pl.Trainer) -> int | None:
     batches = trainer.num_training_batches
     return int(batches) if isinstance(batches, (int, float)) and batches != float("inf") else None
+
+
+class LossBar(pl.callbacks.RichProgressBar):
+    """Lightning's progress bar (interactive runs), with the epoch's running mean losses as of the module's last
+    check (every ``trainer.log_every_n_steps`` batches): the bar never reads a tensor on the device (a value logged
+    with ``prog_bar=True`` would be read back at every batch)."""
+
+    def get_metrics(self, trainer, pl_module) -> dict[str, Any]:
+        items = super().get_metrics(trainer, pl_module)
+        losses = getattr(pl_module, "running_epoch_losses", None)
+        if callable(losses):
+            items.update({k: f"{v:.3g}" for k, v in losses(check=False).items()})
+        return items

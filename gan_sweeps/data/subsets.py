@@ -11,6 +11,14 @@ import torch
 UNLABELLED = -1  # label value of images used without their label (the unlabelled stream of a semi-supervised run)
 
 
+def to_device(indices: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """CPU-drawn indices onto the training device without waiting for it (a pageable copy to a GPU synchronises; a
+    pinned, non-blocking one does not)."""
+    if device.type == "cuda":
+        return indices.pin_memory().to(device, non_blocking=True)
+    return indices.to(device)
+
+
 def balanced_subset(labels: torch.Tensor, per_class: int, num_classes: int | None = None,
                     seed: int = 0) -> torch.Tensor:
     """Indices of ``per_class`` images of each class, drawn uniformly without replacement with ``seed``.
@@ -68,7 +76,7 @@ class LabelledBatches:
         while len(self._order) < n:
             self._order = torch.cat([self._order, torch.randperm(len(self.images), generator=self.gen)])
         idx, self._order = self._order[:n], self._order[n:]
-        idx = idx.to(self.images.device)
+        idx = to_device(idx, self.images.device)
         return self.images[idx], self.labels[idx]
 
 

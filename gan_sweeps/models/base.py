@@ -1,6 +1,11 @@
 """What every generative LightningModule shares: manual optimisation, one update block, divergence checks,
 optimizer construction from the ``optim`` group, the fixed noise of sample grids and loss bookkeeping.
 
+A training step never waits for the device: the logged values, their epoch sums and each role's sum of losses since
+the last check stay on the device, and ``check_losses`` reads them all in one transfer every
+``trainer.log_every_n_steps`` batches (the batches Lightning writes its logs at) and at the epoch's last batch. A
+NaN or infinite loss ends the run ``diverged`` there, naming the optimizer steps of the window it happened in.
+
 Models say what they can do (``generate``/``decode``; adversarial models ``discriminate``; autoencoders ``encode``,
 ``reconstruct``; the semi-supervised ones ``classify``/``embed``) and never what to measure or draw: metrics and
 figures live in ``gan_sweeps.evaluation`` (the end-of-run evaluation and the studies) and ``gan_sweeps.callbacks``
@@ -8,6 +13,7 @@ figures live in ``gan_sweeps.evaluation`` (the end-of-run evaluation and the stu
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any, Callable, Mapping
 
@@ -51,8 +57,13 @@ class GenerativeModule(pl.LightningModule):
         n = num_classes * num_classes if self.conditional else grid_size
         self.register_buffer("fixed_z", self.draw_z(n, generator=gen), persistent=True)
         self.steps_done: dict[str, int] = defaultdict(int)  # optimizer steps per role ("d", "g", "vae")
-        self._loss_sums: dict[str, float] = defaultdict(float)
+        self._loss_sums: dict[str, torch.Tensor] = {}  # this epoch's sum of each logged value (on the device)
         self._loss_counts: dict[str, int] = defaultdict(int)
+        self._latest: dict[str, torch.Tensor] = {}  # each value's last step since the last check (on the device)
+        self._window: dict[str, torch.Tensor] = {}  # per role: the sum of its losses since the last check
+        self._window_first: dict[str, int] = {}  # per role: its first optimizer step since the last check
+        self._unchecked = 0  # steps recorded since the last check
+        self._running: dict[str, float] = {}  # the epoch's means as of the last check (host)
         self.epoch_losses: dict[str, float] = {}  # mean of each loss over the last finished epoch
 
     # ---- optimisation -------------------------------------------------------------------------------------
@@ -60,13 +71,11 @@ class GenerativeModule(pl.LightningModule):
         return build_optimizer(params, self.optim_cfg, role)
 
     def optimize(self, opt, role: str, compute_loss: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """The one update block: toggle, forward, finiteness check, zero_grad, backward, clip, step."""
+        """The one update block: toggle, forward, zero_grad, backward, clip, step. The loss joins its role's
+        window sum on the device (``check_losses`` looks at it; no wait for the device here)."""
         self.toggle_optimizer(opt)
         try:
             loss = compute_loss()
-            if not torch.isfinite(loss):
-                raise Diverged(f"{role} loss became {loss.item()} at {role}-step {self.steps_done[role] + 1} "
-                               f"(epoch {self.current_epoch})")
             opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             if self.grad_clip > 0:
@@ -75,25 +84,73 @@ class GenerativeModule(pl.LightningModule):
         finally:
             self.untoggle_optimizer(opt)
         self.steps_done[role] += 1
-        return loss.detach()
+        loss = loss.detach()
+        self._window_first.setdefault(role, self.steps_done[role])
+        self._window[role] = self._window[role] + loss.float() if role in self._window else loss.float()
+        return loss
 
     # ---- bookkeeping ---------------------------------------------------------------------------------------
     def record(self, values: Mapping[str, torch.Tensor]) -> None:
-        """Log step values (CSV/W&B/progress bar) and accumulate them for the epoch means."""
-        self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, on_epoch=False, prog_bar=True)
+        """Accumulate a step's values on the device for the epoch means; at a check (``check_due``) look at them and
+        log the last step's values (CSV/W&B)."""
         for k, v in values.items():
-            self._loss_sums[k] += float(v)
+            v = v.detach().float()
+            self._loss_sums[k] = self._loss_sums[k] + v if k in self._loss_sums else v
             self._loss_counts[k] += 1
+            self._latest[k] = v
+        self._unchecked += 1
+        if self.check_due():
+            latest = self.check_losses()
+            if self._trainer is not None:
+                self.log_dict({f"train/{k}": v for k, v in latest.items()}, on_step=True, on_epoch=False)
 
-    def running_epoch_losses(self) -> dict[str, float]:
+    def check_due(self) -> bool:
+        """A check at the batches Lightning logs at (every ``trainer.log_every_n_steps``), at the epoch's last batch
+        and when the trainer is stopping; at every step outside a Trainer (tests, notebooks)."""
+        trainer = self._trainer
+        if trainer is None:
+            return True
+        loop = trainer.fit_loop.epoch_loop
+        return ((loop._batches_that_stepped + 1) % max(trainer.log_every_n_steps, 1) == 0
+                or loop.batch_progress.is_last_batch or trainer.should_stop)
+
+    def check_losses(self) -> dict[str, float]:
+        """The one wait for the device: read the window sums, the epoch sums and the latest values in one transfer;
+        raise ``Diverged`` if a loss of the window was NaN or infinite. Returns the latest values."""
+        if not self._unchecked:
+            return {}
+        roles, sums, latest = list(self._window), list(self._loss_sums), list(self._latest)
+        tensors = [self._window[r] for r in roles] + [self._loss_sums[k] for k in sums] + \
+            [self._latest[k] for k in latest]
+        values = torch.stack(tensors).tolist() if tensors else []
+        windows = dict(zip(roles, values))
+        for role, total in windows.items():
+            if not math.isfinite(total):
+                first, last = self._window_first[role], self.steps_done[role]
+                raise Diverged(f"{role} loss became {total} within {role}-steps {first}-{last} (epoch "
+                               f"{self.current_epoch + 1}; losses are checked every trainer.log_every_n_steps "
+                               "batches)")
+        self._running = {k: v / self._loss_counts[k] for k, v in zip(sums, values[len(roles):])}
+        out = dict(zip(latest, values[len(roles) + len(sums):]))
+        self._window.clear()
+        self._window_first.clear()
+        self._latest.clear()
+        self._unchecked = 0
+        return out
+
+    def running_epoch_losses(self, check: bool = True) -> dict[str, float]:
         """Means of the losses recorded so far in this epoch (the whole epoch's, seen from a callback's
-        ``on_train_epoch_end``, which Lightning calls before the module's own)."""
-        return {k: self._loss_sums[k] / self._loss_counts[k] for k in self._loss_sums}
+        ``on_train_epoch_end``, which Lightning calls before the module's own). ``check=False``: as of the last
+        check, without waiting for the device (progress reports within an epoch)."""
+        if check:
+            self.check_losses()
+        return dict(self._running)
 
     def on_train_epoch_end(self) -> None:
         self.epoch_losses = self.running_epoch_losses()
         self._loss_sums.clear()
         self._loss_counts.clear()
+        self._running = {}
         if self.epoch_losses:
             self.log_dict({f"epoch/{k}": v for k, v in self.epoch_losses.items()}, on_step=False, on_epoch=True,
                           sync_dist=True)  # data-parallel runs: the mean over ranks

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from gan_sweeps.data.subsets import TripletSampler
+from gan_sweeps.data.subsets import TripletSampler, to_device
 from gan_sweeps.losses_ssl import triplet_loss
 from gan_sweeps.models.ssgan import SemiSupervisedGAN
 
@@ -65,7 +65,7 @@ class TripletGAN(SemiSupervisedGAN):
             terms = self.unsupervised_terms(real_logits, fake_logits)
             terms["loss"] = self.unsupervised_weight * terms["unsup"]
             return terms
-        a, p, n = (i.to(self.labelled_images.device) for i in self.triplets.sample(self.triplets_per_step()))
+        a, p, n = (to_device(i, self.labelled_images.device) for i in self.triplets.sample(self.triplets_per_step()))
         x = self.labelled_images
         real_logits, fake_logits, ea, ep, en = self.discriminate_many(real, fake, x[a], x[p], x[n])
         terms = self.unsupervised_terms(real_logits, fake_logits)
