@@ -2,10 +2,11 @@
 ``gan-sweeps status DIR``, ``gan-sweeps provenance KEY=VALUE ...`` and ``gan-sweeps studies STUDY DIR...`` run the
 report, the sweep status, the provenance command and the studies (``SUBCOMMANDS``).
 
-Every config is checked before torch is imported (``gan_sweeps.config``): a single run by the ``Preflight`` Hydra
-callback before its run folder is made, every job of a sweep by the sweeper before the first one starts (through
-``task.preflight``), and each job once more when it starts. A bad command line ends with one line on stderr
-naming the key and exit status 2; no input prints a Python traceback (``HYDRA_FULL_ERROR=1`` shows one)."""
+Every config is checked once, before torch is imported (``gan_sweeps.config.checks.preflight``): a single run by
+the ``Preflight`` Hydra callback before its run folder is made, every job of a sweep by the sweeper before the first
+one starts (through ``task.preflight``); ``task`` asks again and gets the same answer without a second check when
+the job runs in that process (a launcher's worker process checks it there), then passes the checked config on to
+``train.run``. A bad command line ends with one line on stderr naming the key and exit status 2; no input prints a Python traceback (``HYDRA_FULL_ERROR=1`` shows one)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from gan_sweeps.config import ConfigError, one_line, preflight, register_configs
+from gan_sweeps.config.checks import ConfigError, preflight
+from gan_sweeps.config.errors import one_line
+from gan_sweeps.config.registry import register_configs
 from gan_sweeps.config.errors import is_config_failure
 
 # An absolute path: found the same way by `python -m gan_sweeps`, the console script and tests, from any folder.
@@ -30,7 +33,8 @@ register_configs()
 
 
 def task(cfg: DictConfig) -> float:
-    """One job: its pre-flight (no torch), its provenance record, then the training run."""
+    """One job: its pre-flight (no torch; a no-op for a config this process passed already), its provenance record,
+    then the training run of the checked config."""
     from gan_sweeps.timings import job_started
 
     job_started()

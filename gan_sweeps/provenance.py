@@ -19,7 +19,9 @@ from typing import Any, Sequence
 
 from omegaconf import DictConfig
 
-from gan_sweeps.config import ConfigError, one_line, register_configs, validate
+from gan_sweeps.config.checks import ConfigError, validate
+from gan_sweeps.config.errors import one_line
+from gan_sweeps.config.registry import register_configs
 from gan_sweeps.config.checks import fields
 from gan_sweeps.config.schema import describe
 from gan_sweeps.config.sources import ABSENT, Change, Provenance

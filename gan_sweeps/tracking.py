@@ -15,6 +15,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from gan_sweeps.sweep_keys import DEFAULT_REPEAT_KEYS, parse_override, planned_sweep_keys
+
 JOB_TYPES = ("train", "eval", "study")
 
 
@@ -42,9 +44,6 @@ def job_type(cfg: DictConfig, hc: Any | None = None) -> str:
 
 def sweep_columns(hc: Any | None = None) -> dict[str, Any]:
     """``{"sweep": {"dir", "swept", "setting", "repeat"}}`` for a job of a multirun; {} for a single run."""
-    from gan_sweeps.report.runs import parse_override
-    from gan_sweeps.report.table import DEFAULT_REPEAT_KEYS, planned_sweep_keys
-
     hc = hc if hc is not None else _hydra()
     if not _multirun(hc):
         return {}

@@ -35,7 +35,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 # One evaluator cache for the whole test session (and later sessions on this machine): trained once, reused.
 os.environ.setdefault("GAN_SWEEPS_CACHE", str(REPO / ".cache" / "gan_sweeps"))
 
-from gan_sweeps.config import register_configs  # noqa: E402 - after the environment above
+from gan_sweeps.config.registry import register_configs  # noqa: E402 - after the environment above
 
 register_configs()
 
@@ -83,7 +83,7 @@ def compose():
 
 def checked(*overrides: str):
     """Compose and pre-flight a command line as `python -m gan_sweeps OVERRIDES` does (ConfigError if refused)."""
-    from gan_sweeps.config import preflight
+    from gan_sweeps.config.checks import preflight
 
     cfg = compose_config(*overrides)
     preflight(cfg, overrides=list(overrides))

@@ -12,7 +12,9 @@ import pytest
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from conftest import CONF_DIR, DATA_ROOT, REPO, TINY, checked, compose_config, run_cli
-from gan_sweeps.config import ConfigError, Provenance, one_line, validate
+from gan_sweeps.config.checks import ConfigError, validate
+from gan_sweeps.config.errors import one_line
+from gan_sweeps.config.sources import Provenance
 from gan_sweeps.config.checks import fields
 from gan_sweeps.config.help import help_text, model_families
 from gan_sweeps.config.registry import config_modules
@@ -261,7 +263,8 @@ def test_config_modules_are_found_by_name_and_import_without_torch():
     modules = config_modules()
     assert {"gan_sweeps.models.gan_config", "gan_sweeps.models.vae_config", "gan_sweeps.losses_config",
             "gan_sweeps.regularizers_config", "gan_sweeps.train_config"} <= set(modules)
-    code = ("import sys; from gan_sweeps.config import register_configs, preflight; register_configs(); "
+    code = ("import sys; from gan_sweeps.config.registry import register_configs; "
+            "from gan_sweeps.config.checks import preflight; register_configs(); "
             "import gan_sweeps.__main__; print(sorted(m for m in ('torch', 'pytorch_lightning', 'wandb') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

@@ -14,10 +14,10 @@ from hydra.utils import instantiate
 from torch import nn
 
 from conftest import TINY, checked, train_in_process
-from gan_sweeps.config import Provenance
+from gan_sweeps.config.sources import Provenance
 from gan_sweeps.nets import CGANDiscriminator
 from gan_sweeps.regularizers import GradientPenalty, Regularizer, WeightClip
-from gan_sweeps.train import build_datamodule, build_model
+from gan_sweeps.build import build_datamodule, build_model
 
 LOSSES = ["non_saturating", "minimax", "lsgan", "hinge", "wasserstein"]
 RECIPES = ["wgan", "wgan_gp"]

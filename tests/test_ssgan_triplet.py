@@ -16,7 +16,7 @@ from gan_sweeps.evaluation.retrieval import _vote, retrieval_metrics
 from gan_sweeps.losses_ssl import (adv_logit, feature_matching_loss, non_saturating_g_loss, supervised_loss,
                                    triplet_loss, unsupervised_d_loss)
 from gan_sweeps.nets.ssgan import SSLDiscriminator, SSLGenerator, data_dependent_init
-from gan_sweeps.train import build_model
+from gan_sweeps.build import build_model
 
 
 # ---- losses ----------------------------------------------------------------------------------------------------------

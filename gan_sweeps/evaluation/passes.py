@@ -13,11 +13,20 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 import torch
 
 from gan_sweeps.data import to_unit_range
-from gan_sweeps.evaluation.evaluator import seeded
 
 GENERATE_CHUNK = 256  # images per generator call: a 1,000-image call of the cGAN's G ran ~30 % slower per image on
 # CPU (its 28x28x32 activations outgrow the caches; benchmarks/bench_overhead.py)
 SampleConsumer = Callable[[torch.Tensor, "torch.Tensor | None"], None]  # ([0, 1] images, intended labels or None)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
+    """Run a block under ``torch.manual_seed(seed)`` and restore the global RNG state afterwards."""
+    device = torch.device(device)
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 class Sampler(Protocol):
