@@ -6,7 +6,8 @@ Every config is checked once, before torch is imported (``gan_sweeps.config.chec
 the ``Preflight`` Hydra callback before its run folder is made, every job of a sweep by the sweeper before the first
 one starts (through ``task.preflight``); ``task`` asks again and gets the same answer without a second check when
 the job runs in that process (a launcher's worker process checks it there), then passes the checked config on to
-``train.run``. A bad command line ends with one line on stderr naming the key and exit status 2; no input prints a Python traceback (``HYDRA_FULL_ERROR=1`` shows one)."""
+``train.run``. A bad command line ends with one line on stderr naming the key and exit status 2; no input prints
+a Python traceback (``HYDRA_FULL_ERROR=1`` shows one)."""
 
 from __future__ import annotations
 
