@@ -21,7 +21,8 @@ from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf
 
 from gan_sweeps.config.schema import RULE_KEY, Rule, describe, field_types
-from gan_sweeps.config.sources import Provenance, repository, task_overrides
+from gan_sweeps.config import hydra_defaults
+from gan_sweeps.config.sources import CONF_DIR, Provenance, task_overrides
 
 
 class ConfigError(CompactHydraException, ValueError):
@@ -139,7 +140,7 @@ def choice_problem(overrides: Sequence[str]) -> Optional[str]:
     try:
         provenance = Provenance.of(overrides)
         model = provenance.choices.get("model")
-        node = repository().load_config(f"model/{model.value}").config if model and model.value else None
+        node = hydra_defaults.load_option(str(CONF_DIR), f"model/{model.value}") if model and model.value else None
         schema = OmegaConf.get_type(node) if node is not None else None
     except Exception:  # noqa: BLE001 - no better explanation than the composition error itself
         return None
