@@ -54,9 +54,8 @@ def _merged_branches(merged: int, channels: int, act: str, batch_norm: bool, dee
 
 
 class CGANGenerator(nn.Module):
-    def __init__(self, latent_dim: int = 100, num_classes: int = 10, depth: str = "shallow", channels: int = 128,
-                 label_channels: int | None = None, batch_norm: bool = True, out_act: str = "tanh",
-                 init: str = "xavier_uniform"):
+    def __init__(self, *, latent_dim: int, num_classes: int, depth: str, channels: int, label_channels: int | None,
+                 batch_norm: bool, init: str, out_act: str = "tanh"):
         super().__init__()
         deep = is_deep(depth)
         self.latent_dim, self.num_classes = latent_dim, num_classes
@@ -83,9 +82,8 @@ class CGANGenerator(nn.Module):
 
 
 class CGANDiscriminator(nn.Module):
-    def __init__(self, num_classes: int = 10, depth: str = "shallow", channels: int = 64,
-                 label_channels: int | None = None, batch_norm: bool = True, dropout: float = 0.0,
-                 init: str = "xavier_uniform"):
+    def __init__(self, *, num_classes: int, depth: str, channels: int, label_channels: int | None, batch_norm: bool,
+                 dropout: float, init: str):
         super().__init__()
         deep = is_deep(depth)
         self.num_classes = num_classes

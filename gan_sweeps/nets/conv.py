@@ -23,8 +23,8 @@ def is_deep(depth: str) -> bool:
 
 
 class ConvGenerator(nn.Module):
-    def __init__(self, latent_dim: int = 100, depth: str = "shallow", channels: int = 128, batch_norm: bool = True,
-                 out_act: str = "tanh", init: str = "xavier_uniform"):
+    def __init__(self, *, latent_dim: int, depth: str, channels: int, batch_norm: bool, init: str,
+                 out_act: str = "tanh"):
         super().__init__()
         deep = is_deep(depth)
         self.latent_dim = latent_dim
@@ -45,8 +45,7 @@ class ConvGenerator(nn.Module):
 
 
 class ConvDiscriminator(nn.Module):
-    def __init__(self, depth: str = "shallow", channels: int = 32, batch_norm: bool = True, dropout: float = 0.0,
-                 init: str = "xavier_uniform"):
+    def __init__(self, *, depth: str, channels: int, batch_norm: bool, dropout: float, init: str):
         super().__init__()
         deep = is_deep(depth)
         c1, c2, c3 = channels, channels * 2, channels * 4
