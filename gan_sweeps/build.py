@@ -29,6 +29,8 @@ from gan_sweeps.launch import job_devices, shares_terminal
 from gan_sweeps.models import GenerativeModule
 from gan_sweeps.tracking import job_type, sweep_columns
 
+CHECKPOINT_NAME = "last.ckpt"  # in the run folder's checkpoints/: what resume=true continues from
+
 
 def build_datamodule(cfg: DictConfig) -> ImageDataModule:
     d = cfg.data
@@ -128,8 +130,10 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list
         callbacks = callbacks + [pl.callbacks.RichProgressBar()]
     elif in_sweep():  # the logged summary (Lightning's default, rich, prints to stdout past the logging filter)
         callbacks = callbacks + [pl.callbacks.ModelSummary()]
-    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True, save_top_k=0,
-                                              enable_version_counter=False)
+    # last.ckpt at every epoch's end (what resume=true continues from). Not save_last with save_top_k=0: since
+    # Lightning 2.6 that writes last.ckpt only when a top-k checkpoint was saved, i.e. once, when training ends.
+    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename=CHECKPOINT_NAME[:-5],
+                                              save_top_k=1, every_n_epochs=1, enable_version_counter=False)
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     trainer_kwargs["devices"] = job_devices(cfg)  # one GPU per job when parallel jobs share several GPUs
     return pl.Trainer(**trainer_kwargs, callbacks=callbacks + [checkpoint], plugins=[AtomicCheckpointIO()],

@@ -28,8 +28,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig
 
 from gan_sweeps.atomic import atomic_write_text
-from gan_sweeps.build import (build_callbacks, build_datamodule, build_loggers, build_model, build_trainer, evaluate,
-                              hydra_info, in_sweep, quiet_libraries)
+from gan_sweeps.build import (CHECKPOINT_NAME, build_callbacks, build_datamodule, build_loggers, build_model,
+                              build_trainer, evaluate, hydra_info, in_sweep, quiet_libraries)
 from gan_sweeps.callbacks.evaluation import scalar_metrics
 from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.callbacks.throughput import Throughput
@@ -43,7 +43,6 @@ from gan_sweeps.timings import PhaseTimer, job_ended, jobs_before
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_NAME = "last.ckpt"
 __all__ = ["CHECKPOINT_NAME", "build_datamodule", "build_model", "log_job_end", "objective_names", "objective_of",
            "run"]
 

@@ -88,6 +88,17 @@ def test_cgan_label_channels_sets_the_label_maps_of_both_nets(compose):
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_model_bn_knobs_reach_every_batchnorm_of_g_and_d(compose, model):
+    def settings(module):
+        return {(m.eps, m.momentum) for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+
+    assert settings(build_model(compose(f"model={model}"))) == {(1e-5, 0.1)}  # PyTorch's defaults
+    keras = build_model(compose(f"model={model}", "model.bn_eps=1e-3", "model.bn_momentum=0.01"))
+    assert settings(keras.generator) == settings(keras.discriminator) == {(1e-3, 0.01)}
+
+
+@pytest.mark.unit
 def test_one_sided_label_smoothing_targets():
     loss = NonSaturating()
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])

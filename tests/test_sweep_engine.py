@@ -162,6 +162,27 @@ def test_resume_skips_completed_runs_and_continues_interrupted_ones(tmp_path):
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------------
+@pytest.mark.integration
+def test_every_epoch_end_leaves_a_checkpoint_to_resume_from(tmp_path):
+    """A long run killed in epoch 2 must be able to resume from epoch 1's end: last.ckpt exists when epoch 2 starts."""
+    import pytorch_lightning as pl
+
+    from conftest import compose_config
+    from gan_sweeps.train import build_datamodule, build_model, build_trainer
+
+    seen: dict[int, int | None] = {}
+
+    class Probe(pl.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            ckpt = tmp_path / "checkpoints" / "last.ckpt"
+            seen[trainer.current_epoch] = torch.load(ckpt, weights_only=True)["epoch"] if ckpt.is_file() else None
+
+    cfg = compose_config(*TINY, "trainer.max_epochs=3", f"data.root={DATA_ROOT}")
+    trainer = build_trainer(cfg, tmp_path, [Probe()], [])
+    trainer.fit(build_model(cfg), datamodule=build_datamodule(cfg))
+    assert seen == {0: None, 1: 0, 2: 1}  # the checkpoint of the epoch that just ended
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["last.ckpt"]
+
 @pytest.mark.unit
 def test_checkpoints_are_replaced_whole_or_not_at_all(tmp_path):
     path = tmp_path / "checkpoints" / "last.ckpt"

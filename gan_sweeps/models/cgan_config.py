@@ -8,7 +8,7 @@ from omegaconf import II
 
 from gan_sweeps.config.schema import const, knob, nested, register
 from gan_sweeps.models.adversarial_config import AdversarialModuleConfig
-from gan_sweeps.models.gan_config import DCGANConfig
+from gan_sweeps.models.gan_config import BN, DCGANConfig
 from gan_sweeps.nets.nets_config import CGANDiscriminatorConfig, CGANGeneratorConfig
 
 # Scores of the evaluator on labelled samples (seed 001, Table 1).
@@ -27,11 +27,11 @@ class CGANConfig(DCGANConfig):
     generator: CGANGeneratorConfig = nested(CGANGeneratorConfig, latent_dim=II("model.latent_dim"),
                                             depth=II("model.depth"), init=II("model.init"),
                                             num_classes=II("data.num_classes"),
-                                            label_channels=II("model.label_channels"))
+                                            label_channels=II("model.label_channels"), **BN)
     discriminator: CGANDiscriminatorConfig = nested(CGANDiscriminatorConfig, depth=II("model.depth"),
                                                     dropout=II("model.dropout"), init=II("model.init"),
                                                     num_classes=II("data.num_classes"),
-                                                    label_channels=II("model.label_channels"))
+                                                    label_channels=II("model.label_channels"), **BN)
 
 
 register("model", "cgan", CGANConfig)

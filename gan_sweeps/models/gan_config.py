@@ -11,6 +11,9 @@ from gan_sweeps.nets.nets_config import (DEPTHS, INIT_SCHEMES, ConvDiscriminator
 
 _INIT = dict(choices=INIT_SCHEMES, help="weight init of G and D")
 _DROPOUT = dict(ge=0, lt=1, help="dropout in D (seed 002's study)")
+# The BatchNorm layers of G and D: PyTorch's (eps, momentum) by default; Keras' (1e-3, 0.01 in PyTorch's convention)
+# in seed 001's presets, whose nets were Keras models (l.28).
+BN = dict(bn_eps=II("model.bn_eps"), bn_momentum=II("model.bn_momentum"))
 
 
 @dataclass
@@ -19,11 +22,14 @@ class DCGANConfig(GANModelConfig):
     depth: str = knob("shallow", choices=DEPTHS, help="deep: one more stride-1 conv in G and D (seed 001)")
     dropout: float = knob(0.0, **_DROPOUT)
     init: str = knob("xavier_uniform", **_INIT)
+    bn_eps: float = knob(1e-5, gt=0, help="BatchNorm's eps in G and D (Keras: 1e-3)")
+    bn_momentum: float = knob(0.1, gt=0, le=1,
+                              help="BatchNorm's momentum in G and D, PyTorch's convention (Keras' 0.99: 0.01)")
     module: AdversarialModuleConfig = nested(AdversarialModuleConfig, _target_="gan_sweeps.models.GAN")
     generator: ConvGeneratorConfig = nested(ConvGeneratorConfig, latent_dim=II("model.latent_dim"),
-                                            depth=II("model.depth"), init=II("model.init"))
+                                            depth=II("model.depth"), init=II("model.init"), **BN)
     discriminator: ConvDiscriminatorConfig = nested(ConvDiscriminatorConfig, depth=II("model.depth"),
-                                                    dropout=II("model.dropout"), init=II("model.init"))
+                                                    dropout=II("model.dropout"), init=II("model.init"), **BN)
 
 
 @dataclass

@@ -40,10 +40,17 @@ def mlp(sizes: Sequence[int], act: str, *, batch_norm: bool = False, dropout: fl
     return nn.Sequential(*layers)
 
 
-def conv_block(layer: nn.Module, act: str, channels: int, batch_norm: bool) -> list[nn.Module]:
+# BatchNorm's (eps, momentum) in PyTorch's convention (momentum: the weight of the new batch in the running stats).
+# PyTorch's defaults, and Keras' (epsilon=1e-3, momentum=0.99 in Keras' convention), which seed 001's nets used.
+BN_TORCH = (1e-5, 0.1)
+BN_KERAS = (1e-3, 0.01)
+
+
+def conv_block(layer: nn.Module, act: str, channels: int, batch_norm: bool,
+               bn: tuple[float, float] = BN_TORCH) -> list[nn.Module]:
     """``layer`` -> activation -> BatchNorm2d over ``channels`` (seed 001 l.43: "After each activation layer,
-    batch normalisation is introduced")."""
-    return [layer, activation(act)] + ([nn.BatchNorm2d(channels)] if batch_norm else [])
+    batch normalisation is introduced"); ``bn``: its (eps, momentum)."""
+    return [layer, activation(act)] + ([nn.BatchNorm2d(channels, eps=bn[0], momentum=bn[1])] if batch_norm else [])
 
 
 def init_weights(module: nn.Module, scheme: str = "xavier_uniform") -> nn.Module:

@@ -42,31 +42,34 @@ from gan_sweeps.nets.conv import is_deep
 MERGE_SIZE = 14  # both nets merge their two branches at 14 x 14
 
 
-def _projection(n_in: int, channels: int, act: str, batch_norm: bool) -> nn.Sequential:
+def _projection(n_in: int, channels: int, act: str, batch_norm: bool,
+                bn: tuple[float, float]) -> nn.Sequential:
     """A dense layer reshaped to a ``channels`` x 14 x 14 map, then activation and BatchNorm."""
     dense = nn.Sequential(nn.Linear(n_in, channels * MERGE_SIZE ** 2), Reshape(channels, MERGE_SIZE, MERGE_SIZE))
-    return nn.Sequential(*conv_block(dense, act, channels, batch_norm))
+    return nn.Sequential(*conv_block(dense, act, channels, batch_norm, bn))
 
 
-def _merged_branches(merged: int, channels: int, act: str, batch_norm: bool, deep: bool) -> list[nn.Module]:
+def _merged_branches(merged: int, channels: int, act: str, batch_norm: bool, deep: bool,
+                     bn: tuple[float, float]) -> list[nn.Module]:
     """Nothing after the merge in the shallow nets; the deep ones' extra 3x3 stride-1 conv to ``channels`` (l.99)."""
-    return conv_block(nn.Conv2d(merged, channels, 3, 1, 1), act, channels, batch_norm) if deep else []
+    return conv_block(nn.Conv2d(merged, channels, 3, 1, 1), act, channels, batch_norm, bn) if deep else []
 
 
 class CGANGenerator(nn.Module):
     def __init__(self, *, latent_dim: int, num_classes: int, depth: str, channels: int, label_channels: int | None,
-                 batch_norm: bool, init: str, out_act: str = "tanh"):
+                 batch_norm: bool, bn_eps: float, bn_momentum: float, init: str, out_act: str = "tanh"):
         super().__init__()
+        bn = (bn_eps, bn_momentum)  # BatchNorm's eps and momentum (nets/blocks.py BN_TORCH, BN_KERAS)
         deep = is_deep(depth)
         self.latent_dim, self.num_classes = latent_dim, num_classes
-        self.noise = _projection(latent_dim, channels, "relu", batch_norm)
+        self.noise = _projection(latent_dim, channels, "relu", batch_norm, bn)
         label_channels = label_channels or channels  # null: as wide as the noise's map
-        self.label = _projection(num_classes, label_channels, "relu", batch_norm)
+        self.label = _projection(num_classes, label_channels, "relu", batch_norm, bn)
         merged = channels + label_channels
-        layers = _merged_branches(merged, channels, "relu", batch_norm, deep)
+        layers = _merged_branches(merged, channels, "relu", batch_norm, deep, bn)
         merged = channels if deep else merged
         layers += conv_block(nn.ConvTranspose2d(merged, channels // 2, 3, 2, 1, output_padding=1), "relu",
-                             channels // 2, batch_norm)
+                             channels // 2, batch_norm, bn)
         layers += [nn.Conv2d(channels // 2, 1, 3, 1, 1), activation(out_act)]
         self.trunk = nn.Sequential(*layers)
         init_weights(self, init)
@@ -83,17 +86,19 @@ class CGANGenerator(nn.Module):
 
 class CGANDiscriminator(nn.Module):
     def __init__(self, *, num_classes: int, depth: str, channels: int, label_channels: int | None, batch_norm: bool,
-                 dropout: float, init: str):
+                 bn_eps: float, bn_momentum: float, dropout: float, init: str):
         super().__init__()
+        bn = (bn_eps, bn_momentum)  # BatchNorm's eps and momentum (nets/blocks.py BN_TORCH, BN_KERAS)
         deep = is_deep(depth)
         self.num_classes = num_classes
-        self.image = nn.Sequential(*conv_block(nn.Conv2d(1, channels, 3, 2, 1), "leaky_relu", channels, batch_norm))
+        self.image = nn.Sequential(*conv_block(nn.Conv2d(1, channels, 3, 2, 1), "leaky_relu", channels, batch_norm,
+                                               bn))
         label_channels = label_channels or channels  # null: as wide as the image's map
-        self.label = _projection(num_classes, label_channels, "leaky_relu", batch_norm)
+        self.label = _projection(num_classes, label_channels, "leaky_relu", batch_norm, bn)
         merged = channels + label_channels
-        layers = _merged_branches(merged, channels, "leaky_relu", batch_norm, deep)
+        layers = _merged_branches(merged, channels, "leaky_relu", batch_norm, deep, bn)
         merged = channels if deep else merged
-        layers += conv_block(nn.Conv2d(merged, channels * 2, 3, 2, 1), "leaky_relu", channels * 2, batch_norm)
+        layers += conv_block(nn.Conv2d(merged, channels * 2, 3, 2, 1), "leaky_relu", channels * 2, batch_norm, bn)
         layers += [nn.Flatten()] + ([nn.Dropout(dropout)] if dropout > 0 else [])
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(channels * 2 * 7 * 7, 1)

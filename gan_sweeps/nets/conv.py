@@ -23,19 +23,20 @@ def is_deep(depth: str) -> bool:
 
 
 class ConvGenerator(nn.Module):
-    def __init__(self, *, latent_dim: int, depth: str, channels: int, batch_norm: bool, init: str,
-                 out_act: str = "tanh"):
+    def __init__(self, *, latent_dim: int, depth: str, channels: int, batch_norm: bool, bn_eps: float,
+                 bn_momentum: float, init: str, out_act: str = "tanh"):
         super().__init__()
+        bn = (bn_eps, bn_momentum)  # BatchNorm's eps and momentum (nets/blocks.py BN_TORCH, BN_KERAS)
         deep = is_deep(depth)
         self.latent_dim = latent_dim
         c1, c2, c3 = channels, channels // 2, channels // 4
         self.project = nn.Sequential(*conv_block(nn.Sequential(nn.Linear(latent_dim, c1 * 49), Reshape(c1, 7, 7)),
-                                                 "relu", c1, batch_norm))
+                                                 "relu", c1, batch_norm, bn))
         layers: list[nn.Module] = []
         if deep:
-            layers += conv_block(nn.Conv2d(c1, c1, 3, 1, 1), "relu", c1, batch_norm)
-        layers += conv_block(nn.ConvTranspose2d(c1, c2, 3, 2, 1, output_padding=1), "relu", c2, batch_norm)
-        layers += conv_block(nn.ConvTranspose2d(c2, c3, 3, 2, 1, output_padding=1), "relu", c3, batch_norm)
+            layers += conv_block(nn.Conv2d(c1, c1, 3, 1, 1), "relu", c1, batch_norm, bn)
+        layers += conv_block(nn.ConvTranspose2d(c1, c2, 3, 2, 1, output_padding=1), "relu", c2, batch_norm, bn)
+        layers += conv_block(nn.ConvTranspose2d(c2, c3, 3, 2, 1, output_padding=1), "relu", c3, batch_norm, bn)
         layers += [nn.Conv2d(c3, 1, 3, 1, 1), activation(out_act)]
         self.trunk = nn.Sequential(*layers)
         init_weights(self, init)
@@ -45,15 +46,17 @@ class ConvGenerator(nn.Module):
 
 
 class ConvDiscriminator(nn.Module):
-    def __init__(self, *, depth: str, channels: int, batch_norm: bool, dropout: float, init: str):
+    def __init__(self, *, depth: str, channels: int, batch_norm: bool, bn_eps: float, bn_momentum: float,
+                 dropout: float, init: str):
         super().__init__()
+        bn = (bn_eps, bn_momentum)  # BatchNorm's eps and momentum (nets/blocks.py BN_TORCH, BN_KERAS)
         deep = is_deep(depth)
         c1, c2, c3 = channels, channels * 2, channels * 4
-        layers = conv_block(nn.Conv2d(1, c1, 3, 2, 1), "leaky_relu", c1, batch_norm)
+        layers = conv_block(nn.Conv2d(1, c1, 3, 2, 1), "leaky_relu", c1, batch_norm, bn)
         if deep:
-            layers += conv_block(nn.Conv2d(c1, c1, 3, 1, 1), "leaky_relu", c1, batch_norm)
-        layers += conv_block(nn.Conv2d(c1, c2, 3, 2, 1), "leaky_relu", c2, batch_norm)
-        layers += conv_block(nn.Conv2d(c2, c3, 3, 2, 1), "leaky_relu", c3, batch_norm)
+            layers += conv_block(nn.Conv2d(c1, c1, 3, 1, 1), "leaky_relu", c1, batch_norm, bn)
+        layers += conv_block(nn.Conv2d(c1, c2, 3, 2, 1), "leaky_relu", c2, batch_norm, bn)
+        layers += conv_block(nn.Conv2d(c2, c3, 3, 2, 1), "leaky_relu", c3, batch_norm, bn)
         layers += [nn.Flatten()] + ([nn.Dropout(dropout)] if dropout > 0 else [])
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(c3 * 16, 1)

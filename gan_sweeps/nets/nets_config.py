@@ -17,6 +17,8 @@ DEPTHS = ("shallow", "deep")  # nets/conv.py, nets/cgan.py: deep adds one stride
 ARCHS = ("mlp", "conv")  # nets/vae.py: the autoencoder family's trunks
 
 _SIZES = dict(ge=1, help="hidden layer widths")
+_BN_EPS = dict(gt=0, help="BatchNorm's eps (PyTorch 1e-5; Keras 1e-3)")
+_BN_MOMENTUM = dict(gt=0, le=1, help="BatchNorm's running-stats momentum, PyTorch's convention (Keras' 0.99: 0.01)")
 
 
 @dataclass
@@ -26,6 +28,8 @@ class ConvGeneratorConfig:
     depth: str = knob("shallow", choices=DEPTHS)
     channels: int = knob(128, ge=4, help="width of the first conv block (halved twice)")
     batch_norm: bool = knob(True, help="BatchNorm after the activations")
+    bn_eps: float = knob(1e-5, **_BN_EPS)
+    bn_momentum: float = knob(0.1, **_BN_MOMENTUM)
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
 
 
@@ -35,6 +39,8 @@ class ConvDiscriminatorConfig:
     depth: str = knob("shallow", choices=DEPTHS)
     channels: int = knob(32, ge=1, help="width of the first conv block (doubled twice)")
     batch_norm: bool = knob(True, help="BatchNorm after the activations (none with a per-sample penalty)")
+    bn_eps: float = knob(1e-5, **_BN_EPS)
+    bn_momentum: float = knob(0.1, **_BN_MOMENTUM)
     dropout: float = knob(0.0, ge=0, lt=1)
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
 
@@ -50,6 +56,8 @@ class CGANGeneratorConfig:
     channels: int = knob(128, ge=2, help="channels of the noise's 14x14 map (halved by the transposed conv)")
     label_channels: Optional[int] = knob(None, ge=1, help="channels of the label's 14x14 map (null: channels)")
     batch_norm: bool = knob(True, help="BatchNorm after the activations")
+    bn_eps: float = knob(1e-5, **_BN_EPS)
+    bn_momentum: float = knob(0.1, **_BN_MOMENTUM)
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
 
 
@@ -63,6 +71,8 @@ class CGANDiscriminatorConfig:
     channels: int = knob(64, ge=1, help="filters of the first conv (doubled by the conv after the merge)")
     label_channels: Optional[int] = knob(None, ge=1, help="channels of the label's 14x14 map (null: channels)")
     batch_norm: bool = knob(True, help="BatchNorm after the activations (none with a per-sample penalty)")
+    bn_eps: float = knob(1e-5, **_BN_EPS)
+    bn_momentum: float = knob(0.1, **_BN_MOMENTUM)
     dropout: float = knob(0.0, ge=0, lt=1)
     init: str = knob("xavier_uniform", choices=INIT_SCHEMES)
 
