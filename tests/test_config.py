@@ -12,10 +12,9 @@ import pytest
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from conftest import CONF_DIR, DATA_ROOT, REPO, TINY, checked, compose_config, run_cli
-from gan_sweeps.config.checks import ConfigError, validate
+from gan_sweeps.config.checks import ConfigError, fields, preflight, validate
 from gan_sweeps.config.errors import one_line
 from gan_sweeps.config.sources import Provenance
-from gan_sweeps.config.checks import fields
 from gan_sweeps.config.help import help_text, model_families
 from gan_sweeps.config.registry import config_modules
 from gan_sweeps.provenance import main as provenance_main
@@ -340,3 +339,16 @@ def test_no_input_prints_a_traceback(tmp_path, args, expected):
 def test_help_from_the_command_line(tmp_path):
     proc = run_cli("--help", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == help_text(RunConfig)
+
+
+@pytest.mark.unit
+def test_a_job_checked_by_its_sweeper_is_not_checked_again_but_a_changed_config_is(compose):
+    overrides = ["model=vae", "eval=off", "seed=123457"]
+    sweepers_copy = compose(*overrides, hydra_node=True)  # what a sweeper or the Preflight callback checks
+    first = preflight(sweepers_copy, overrides=overrides)
+    job = compose(*overrides)  # the job's own config, composed again in the job, without the Hydra node
+    assert preflight(job, overrides=overrides) is first  # the same answer: no second check
+    with open_dict(job):
+        job.batch_size = 0
+    with pytest.raises(ConfigError, match="batch_size=0"):
+        preflight(job, overrides=overrides)
