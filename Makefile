@@ -7,7 +7,9 @@ export GAN_SWEEPS_DATA ?= $(abspath $(wildcard ../shared/datasets))
 export WANDB_MODE ?= offline
 
 # Debian packages the e2e tests start as throwaway services on 127.0.0.1 (tests/services.py: PostgreSQL, and a Slurm
-# cluster with munge and accounting through slurmdbd + MariaDB): installed by `make test` when missing (needs root).
+# cluster with munge and accounting through slurmdbd + MariaDB): installed by `make test` when missing and run as root
+# on Debian; elsewhere the tests that need them are skipped with the reason, or fail with
+# GAN_SWEEPS_REQUIRE_SERVICES=1 (.ci/run sets it, so CI always runs them).
 TEST_PACKAGES := postgresql slurm-wlm slurmdbd munge mariadb-server
 
 .PHONY: setup run test test-fast test-services lint bench clean
@@ -46,8 +48,11 @@ test-services:
 		| grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
-			echo "make test needs Debian's $$(echo $$missing) for its PostgreSQL/Slurm tests: install them as root" \
-				"(apt-get install $$(echo $$missing))" >&2; exit 1; fi; \
+			if [ "$$GAN_SWEEPS_REQUIRE_SERVICES" = 1 ]; then \
+				echo "GAN_SWEEPS_REQUIRE_SERVICES=1: the PostgreSQL/Slurm tests need Debian's $$(echo $$missing):" \
+					"install them as root (apt-get install $$(echo $$missing))" >&2; exit 1; fi; \
+			echo "note: not root on Debian, so $$(echo $$missing) not installed: tests that need a missing service" \
+				"are skipped, with the reason" >&2; exit 0; fi; \
 		echo "installing $$(echo $$missing) for the PostgreSQL/Slurm tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			$$missing >/dev/null; fi

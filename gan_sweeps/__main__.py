@@ -15,18 +15,16 @@ import logging
 import math
 import os
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from gan_sweeps import CONF_DIR
 from gan_sweeps.config.checks import ConfigError, preflight
 from gan_sweeps.config.errors import one_line
 from gan_sweeps.config.registry import register_configs
 from gan_sweeps.config.errors import is_config_failure
 
-# An absolute path: found the same way by `python -m gan_sweeps`, the console script and tests, from any folder.
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 PROVENANCE_FILE = "provenance.yaml"
 log = logging.getLogger("gan_sweeps.train")
 
@@ -70,7 +68,7 @@ def plan(configs: list, overrides: list, hydra_config: DictConfig, sweep_dir: st
 task.preflight = preflight  # the sweepers' pre-flight contract (hydra_plugins/gan_sweeps_grid, ..._optuna)
 task.plan = plan  # the grid sweeper's plan contract (hydra.sweeper.plan=true)
 task.explain_error = one_line  # optional: composition errors of a job as one line
-main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")(task)
+main = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
 
 
 def _hydra_app() -> int:
@@ -93,7 +91,7 @@ def _hydra_app() -> int:
 
 
 # ``gan-sweeps NAME ARGS...`` runs ``python -m gan_sweeps.NAME ARGS...``: the module's ``main(argv) -> int``.
-SUBCOMMANDS = {"report": "gan_sweeps.report.cli", "status": "gan_sweeps.status",
+SUBCOMMANDS = {"report": "gan_sweeps.report.command", "status": "gan_sweeps.status",
                "provenance": "gan_sweeps.provenance", "studies": "gan_sweeps.studies.cli"}
 
 

@@ -27,7 +27,7 @@ from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.data import ImageDataModule
 from gan_sweeps.launch import job_devices, shares_terminal
 from gan_sweeps.models import GenerativeModule
-from gan_sweeps.tracking import job_type, sweep_columns
+from gan_sweeps.tracking import folder_group, job_type, sweep_columns
 
 CHECKPOINT_NAME = "last.ckpt"  # in the run folder's checkpoints/: what resume=true continues from
 
@@ -70,7 +70,7 @@ def hydra_info() -> dict[str, Any]:
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     base = Path(hc.sweep.dir if multirun else hc.runtime.output_dir)
-    return {"overrides": list(hc.overrides.task), "group": "_".join(base.parts[-2:]),
+    return {"overrides": list(hc.overrides.task), "group": folder_group(base),
             "name": (f"{hc.job.num}:" if multirun else "") + (hc.job.override_dirname or "defaults")}
 
 

@@ -1,4 +1,4 @@
-"""Hydra callbacks of the app (``hydra.callbacks`` in conf/config.yaml), run in the process that started the
+"""Hydra callbacks of the app (``hydra.callbacks`` in gan_sweeps/conf/config.yaml), run in the process that started the
 command, whichever launcher ran the jobs (in-process, joblib workers, submitit, Slurm).
 
 ``Preflight`` checks a single run's config before Hydra makes its run folder (sweeps: the sweeper checks every
@@ -9,7 +9,9 @@ would share ``multirun/<date>/<time>`` (or ``outputs/<date>/<time>``), so the se
 
 ``FailedRuns`` collects the run folders whose ``metrics.json`` says ``failed`` and that this command wrote, so
 the command exits non-zero after every job ran (a failed job never stops its siblings; a diverged or pruned run
-is a result, not a failure)."""
+is a result, not a failure).
+
+``WandbReport`` logs a sweep's report as one W&B run at its end (gan_sweeps/report/dashboard.py)."""
 
 from __future__ import annotations
 
@@ -90,7 +92,7 @@ def claim_dir(path: str | os.PathLike) -> Path:
 
 def claim_output_dir(config: DictConfig, node: str) -> Path | None:
     """Claim the command's folder (``hydra.sweep.dir`` for ``node="sweep"``, ``hydra.run.dir`` for ``"run"``) when
-    it is time-stamped as configured (conf/config.yaml's default): a folder named on the command line or by a
+    it is time-stamped as configured (gan_sweeps/conf/config.yaml's default): a folder named on the command line or by a
     preset without ``${now:...}`` is the user's (resume, ``make run``) and is left alone, and so is a study's
     folder (a sweeper with a ``study_name``, e.g. Optuna, names it after the study), and so is a plan's
     (``hydra.sweeper.plan=true`` runs nothing: no folder is made). The claimed path is pinned as
@@ -119,3 +121,13 @@ class UniqueOutputDir(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         claim_output_dir(config, "run")
+
+
+class WandbReport(Callback):
+    """At a sweep's end, its report as one W&B run (``job_type=report``, the jobs' group) when its jobs log to W&B
+    (gan_sweeps/report/dashboard.py); a failure is one warning line, never the sweep's."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from gan_sweeps.report.dashboard import log_sweep_end
+
+        log_sweep_end(config)

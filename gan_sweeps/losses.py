@@ -14,7 +14,8 @@ axis independent of nets; what else keeps D in check (a gradient penalty, weight
     wasserstein     D(G(z)) - D(x)                                   -D(G(z))
 
 (every term a batch mean; s is one-sided label smoothing, b' = a + (b - a)(1 - s)). The recipes ``loss=wgan``
-(wasserstein + weight clipping) and ``loss=wgan_gp`` (wasserstein + gradient penalty) live in ``conf/loss/``."""
+(wasserstein + weight clipping) and ``loss=wgan_gp`` (wasserstein + gradient penalty) live in
+``gan_sweeps/conf/loss/``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``loss=``: the adversarial loss alone (``gan_sweeps/losses.py``). Regularisers are the independent
 ``regularizer=`` axis (``regularizers_config.py``); the paper recipes ``loss=wgan`` and ``loss=wgan_gp``
-(``conf/loss/``) pick a loss here, a regulariser, and the paper's k, optimiser and critic.
+(``gan_sweeps/conf/loss/``) pick a loss here, a regulariser, and the paper's k, optimiser and critic.
 
 ``supports_label_smoothing`` is False for unbounded critics: ``label_smoothing`` > 0 with them is refused."""
 

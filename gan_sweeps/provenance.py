@@ -1,12 +1,13 @@
 """``python -m gan_sweeps.provenance [--all] KEY=VALUE ...`` (also ``gan-sweeps provenance``): what a command line
 changes, and which file or override changed it, before anything runs.
 
-Prints every config-group option and every value of the config ``python -m gan_sweeps KEY=VALUE ...`` would run
-that differs from ``python -m gan_sweeps`` with no arguments, or that something other than the base defaults set
-(an explicitly typed default counts), with its source: ``command line``, a recipe (``conf/loss/wgan_gp.yaml``), a
-preset (``conf/experiment/...``), an optimiser specialisation (``conf/loss/optim/...``) or the option's own typed
-config (``gan_sweeps/.../*_config.py``). Then it checks the config as a run would and says whether it would be
-refused (exit status 2) or not (0). ``--all`` lists every key with its type and range.
+Prints every config-group option and every value of the config ``python -m gan_sweeps KEY=VALUE ...`` would run that
+differs from ``python -m gan_sweeps`` with no arguments, or that something other than the base defaults set (an
+explicitly typed default counts), with its source: ``command line``, a recipe
+(``gan_sweeps/conf/loss/wgan_gp.yaml``), a preset (``gan_sweeps/conf/experiment/...``), an optimiser specialisation
+(``gan_sweeps/conf/loss/optim/...``) or the option's own typed config (``gan_sweeps/.../*_config.py``). Then it
+checks the config as a run would and says whether it would be refused (exit status 2) or not (0). ``--all`` lists
+every key with its type and range.
 
 Each run folder holds the same record as ``provenance.yaml`` (:func:`write_record`)."""
 

@@ -1,7 +1,10 @@
 """What a run tells W&B besides its config, so the W&B UI can rebuild the report's tables.
 
+- ``group``: the sweep folder's last two names, ``<date>_<time>`` (``optuna_<study>``), for every job of a sweep
+  and for its report run (``logger.wandb.group``, when set, wins).
 - ``job_type``: ``study`` for a trial of an Optuna study, ``train`` for any other training run; ``eval`` is the
-  value for evaluation-only jobs (``logger.wandb.job_type``, when a config sets it, always wins).
+  value for evaluation-only jobs (``logger.wandb.job_type``, when a config sets it, always wins); ``report`` for the
+  one run a sweep logs at its end with the report's tables and figures (gan_sweeps/report/dashboard.py).
 - ``sweep`` config columns: ``sweep.swept`` (the keys the sweep varies, from its ``multirun.yaml``),
   ``sweep.setting`` (this job's values of those keys without the repeat keys, e.g. ``k=1 optim.beta1=0.5``) and
   ``sweep.repeat`` (its repeat values, e.g. ``seed=0``). Grouping the runs table by ``sweep.setting`` averages the
@@ -18,6 +21,12 @@ from omegaconf import DictConfig
 from gan_sweeps.sweep_keys import DEFAULT_REPEAT_KEYS, parse_override, planned_sweep_keys
 
 JOB_TYPES = ("train", "eval", "study")
+REPORT_JOB_TYPE = "report"
+
+
+def folder_group(folder: str | Path) -> str:
+    """The W&B group of the runs of one sweep (or single run) folder: its last two names (``<date>_<time>``)."""
+    return "_".join(Path(folder).parts[-2:])
 
 
 def _hydra() -> Any | None:

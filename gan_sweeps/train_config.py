@@ -1,6 +1,6 @@
 """The top-level config of one run (``train.py``): the knobs the seed studies sweep, the group slots, and the
-``trainer=`` and ``logger=`` options. ``conf/config.yaml`` puts :class:`RunConfig` first in its defaults list,
-so every top-level key is typed, ranged and documented here and nowhere else."""
+``trainer=`` and ``logger=`` options. ``gan_sweeps/conf/config.yaml`` puts :class:`RunConfig` first in its defaults
+list, so every top-level key is typed, ranged and documented here and nowhere else."""
 
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
@@ -14,6 +14,7 @@ from gan_sweeps.config.schema import knob, register
 LATENT_DISTS = ("normal", "uniform")
 UPDATE_ORDERS = ("d_first", "g_first")
 D_STEPS = ("joint", "separate")
+D_BN_IN_G_STEP = ("batch", "running")
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 PRECISIONS = ("64-true", "64", "32-true", "32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "16", "bf16")
@@ -48,6 +49,9 @@ class RunConfig:
     d_step: str = knob("joint", choices=D_STEPS, model_knob=True,
                        help="D's step: on real + fake summed, or one step on the real batch then one on the fake "
                             "batch (seed 001's Keras loop)")
+    d_bn_in_g_step: str = knob("batch", choices=D_BN_IN_G_STEP, model_knob=True,
+                               help="the statistics D's BatchNorm uses in G's step: the batch's (PyTorch's train mode) "
+                                    "or its running ones (a Keras discriminator frozen with trainable=False)")
     batch_size: int = knob(128, ge=1, help="images per batch")
     grad_clip: float = knob(0.0, ge=0, help="gradient-norm clipping per optimizer step (0: off)")
     objective: str = knob("eval/fid", help="metrics.json key a run returns to the sweepers (must be one the model "

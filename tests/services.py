@@ -2,9 +2,12 @@
 conftest.py): a throwaway PostgreSQL server and a single-node Slurm cluster (munge, MariaDB + slurmdbd for
 accounting, slurmctld, slurmd) on 127.0.0.1.
 
-Each needs Debian's packages (``make test`` installs them: postgresql, slurm-wlm, slurmdbd, munge, mariadb-server)
-and, for Slurm and for PostgreSQL started by root, the root user; without them the fixture raises (the tests fail,
-they are never skipped). Facts this relies on are in the design guide (GUIDE.md section 2): initdb and pg_ctl
+PostgreSQL needs its server binaries (initdb, pg_ctl, psql: found on PATH, through ``pg_config --bindir`` or under
+Debian's /usr/lib/postgresql/*/bin); Slurm needs Debian's slurm-wlm, slurmdbd, munge and mariadb-server and the
+root user. ``make test`` run as root on Debian installs the packages. Without them the constructors raise
+:class:`ServiceMissing` naming what is missing and how to install it: the fixtures skip those tests (fail them under
+GAN_SWEEPS_REQUIRE_SERVICES=1, as CI does); a service that is there but does not start is always a failure. Facts
+this relies on are in the design guide (GUIDE.md section 2): initdb and pg_ctl
 refuse root, so they run as ``postgres``; munged runs as ``munge``; without accounting submitit waits forever for a
 cancelled job, hence slurmdbd; daemons are stopped through their PID files, jobs cancelled first."""
 
@@ -26,6 +29,15 @@ START_TIMEOUT_S = 60
 
 class ServiceError(RuntimeError):
     pass
+
+
+class ServiceMissing(ServiceError):
+    """What a service needs is not on this machine (a binary, the root user): the message says how to get it."""
+
+
+PG_INSTALL = ("install PostgreSQL's server (Debian: apt-get install postgresql, or `make test` as root; macOS: brew "
+              "install postgresql) or put its bin/ on PATH")
+SLURM_INSTALL = "apt-get install slurm-wlm slurmdbd munge mariadb-server as root (`make test` as root does it)"
 
 
 def free_port() -> int:
@@ -83,6 +95,27 @@ def _stop_pidfiles(*pidfiles: Path, timeout: float = 20) -> None:
 
 
 # ---- PostgreSQL --------------------------------------------------------------------------------------------------
+PG_PROGRAMS = ("initdb", "pg_ctl", "psql")
+
+
+def postgres_bindir() -> Path:
+    """The folder holding PostgreSQL's initdb, pg_ctl and psql: PATH's, then ``pg_config --bindir``'s, then Debian's
+    newest /usr/lib/postgresql/<version>/bin (not on PATH there); ServiceMissing when none has all three."""
+    candidates = [Path(found).parent for found in [shutil.which("initdb")] if found]
+    if shutil.which("pg_config"):
+        proc = subprocess.run(["pg_config", "--bindir"], text=True, capture_output=True, timeout=START_TIMEOUT_S)
+        if proc.returncode == 0 and proc.stdout.strip():
+            candidates.append(Path(proc.stdout.strip()))
+    debian = glob.glob("/usr/lib/postgresql/*/bin")
+    candidates += sorted(map(Path, debian), key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.name)],
+                         reverse=True)
+    for folder in candidates:
+        if all((folder / name).is_file() for name in PG_PROGRAMS):
+            return folder
+    raise ServiceMissing(f"PostgreSQL's {', '.join(PG_PROGRAMS)} not found (searched PATH, `pg_config --bindir`, "
+                         f"/usr/lib/postgresql/*/bin): {PG_INSTALL}")
+
+
 class PostgresServer:
     """``postgresql://optuna:<password>@127.0.0.1:<port>/studies``; ``url`` (psycopg 3), ``url_without_password``,
     ``password``, ``new_database()`` for a test that needs an empty one."""
@@ -90,11 +123,7 @@ class PostgresServer:
     USER = "optuna"
 
     def __init__(self) -> None:
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not found:
-            raise ServiceError("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb): `make test` "
-                               "installs Debian's postgresql; or apt-get install postgresql")
-        self.bin = Path(found[-1]).parent
+        self.bin = postgres_bindir()
         self.root = Path(tempfile.mkdtemp(prefix="gan_sweeps_pg_"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -118,8 +147,8 @@ class PostgresServer:
         return self
 
     def sql(self, statement: str, database: str = "postgres") -> str:
-        return _run(["psql", "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "-d", database,
-                     "-v", "ON_ERROR_STOP=1", "-Atc", statement], user=self.owner).stdout
+        return _run([str(self.bin / "psql"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres",
+                     "-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", statement], user=self.owner).stdout
 
     def new_database(self) -> str:
         """An empty database owned by the test role; returns its name."""
@@ -149,10 +178,9 @@ class SlurmCluster:
         missing = [name for name in ("munged", "slurmctld", "slurmd", "slurmdbd", "mariadbd", "mariadb-install-db")
                    if shutil.which(name) is None and not Path(f"/usr/sbin/{name}").exists()]
         if missing:
-            raise ServiceError(f"Slurm test cluster: {', '.join(missing)} not installed: `make test` installs Debian's "
-                               "slurm-wlm, slurmdbd, munge and mariadb-server")
+            raise ServiceMissing(f"Slurm test cluster: {', '.join(missing)} not found: {SLURM_INSTALL}")
         if os.geteuid() != 0:
-            raise ServiceError("Slurm test cluster: slurmd and munged must be started by root")
+            raise ServiceMissing("Slurm test cluster: slurmd and munged must be started by root: run the tests as root")
         self.root = Path(tempfile.mkdtemp(prefix="gan_sweeps_slurm_"))
         self.root.chmod(0o755)
         self.env = {"SLURM_CONF": str(self.root / "slurm.conf")}

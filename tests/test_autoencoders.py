@@ -136,7 +136,7 @@ def test_seed004_vae_preset_builds_the_seeds_vae_on_fashion_mnist():
     opt = module.configure_optimizers()
     assert opt.defaults["lr"] == pytest.approx(5e-4) and opt.defaults["betas"] == (0.9, 0.999)
     assert str(Provenance.of(["experiment=seed004_vae_fashion"]).source("optim.lr")) == \
-        "conf/experiment/seed004_vae_fashion.yaml"
+        "gan_sweeps/conf/experiment/seed004_vae_fashion.yaml"
 
 
 # ---- end to end ---------------------------------------------------------------------------------------------------
@@ -176,11 +176,12 @@ def test_ae_dae_vae_sweep_metrics_figures_and_report(tmp_path):
 
 @pytest.mark.unit
 @pytest.mark.parametrize("overrides, lr, beta1, source", [
-    (["model=ae"], 1e-3, 0.9, "conf/model/optim/ae_adam.yaml"),
-    (["model=dae"], 1e-3, 0.9, "conf/model/optim/ae_adam.yaml"),
-    (["model=vae"], 1e-3, 0.9, "conf/model/optim/ae_adam.yaml"),
+    (["model=ae"], 1e-3, 0.9, "gan_sweeps/conf/model/optim/ae_adam.yaml"),
+    (["model=dae"], 1e-3, 0.9, "gan_sweeps/conf/model/optim/ae_adam.yaml"),
+    (["model=vae"], 1e-3, 0.9, "gan_sweeps/conf/model/optim/ae_adam.yaml"),
     (["model=vae", "optim.lr=5e-4"], 5e-4, 0.9, "command line"),  # the command line wins
-    (["experiment=seed004_vae_fashion"], 5e-4, 0.9, "conf/experiment/seed004_vae_fashion.yaml"),  # and presets
+    (["experiment=seed004_vae_fashion"], 5e-4, 0.9,
+     "gan_sweeps/conf/experiment/seed004_vae_fashion.yaml"),  # and presets
     (["model=dcgan"], 2e-4, 0.5, "gan_sweeps/optim_config.py"),  # GANs keep theirs
 ])
 def test_autoencoders_train_with_autoencoder_optimiser_defaults(overrides, lr, beta1, source):

@@ -102,7 +102,7 @@ def test_defaults_that_merely_exist_are_not_set(overrides):
     (["model=vae", "loss=lsgan", "loss.a=0.5"], "loss=lsgan (command line) is not read by model=vae"),
     (["model=vae", "loss=wgan"], "loss=wgan (command line; it also sets k, regularizer) is not read by model=vae"),
     (["experiment=seed004_autoencoders", "+seed004_gan=d_twice"],
-     "k=2 (conf/seed004_gan/d_twice.yaml) is not read by model=ae (autoencoder family)"),
+     "k=2 (gan_sweeps/conf/seed004_gan/d_twice.yaml) is not read by model=ae (autoencoder family)"),
     (["model=vae", "update_order=g_first"], "update_order='g_first' (command line) is not read by model=vae"),
     (["model=vae", "latent_dist=uniform"], "latent_dist='uniform' (command line) is not read by model=vae"),
     (["model=ssgan", "d_step=separate"], "d_step='separate' (command line) is not read by model=ssgan"),
@@ -185,13 +185,13 @@ def test_provenance_of_wgan_gp_shows_k_the_optimiser_and_the_critic_batch_norm_a
         return line.split()
 
     assert row("loss=") == ["loss=", "wgan_gp", "non_saturating", "command", "line"]
-    assert row("k") == ["k", "5", "1", "conf/loss/wgan_gp.yaml"]
-    assert row("optim=")[-1] == "conf/loss/wgan_gp.yaml"
-    assert row("optim.lr") == ["optim.lr", "0.0001", "0.0002", "conf/loss/optim/wgan_gp_adam.yaml"]
-    assert row("optim.beta2") == ["optim.beta2", "0.9", "0.999", "conf/loss/optim/wgan_gp_adam.yaml"]
+    assert row("k") == ["k", "5", "1", "gan_sweeps/conf/loss/wgan_gp.yaml"]
+    assert row("optim=")[-1] == "gan_sweeps/conf/loss/wgan_gp.yaml"
+    assert row("optim.lr") == ["optim.lr", "0.0001", "0.0002", "gan_sweeps/conf/loss/optim/wgan_gp_adam.yaml"]
+    assert row("optim.beta2") == ["optim.beta2", "0.9", "0.999", "gan_sweeps/conf/loss/optim/wgan_gp_adam.yaml"]
     assert row("model.discriminator.batch_norm") == ["model.discriminator.batch_norm", "false", "true",
-                                                     "conf/loss/wgan_gp.yaml"]
-    assert row("regularizer=") == ["regularizer=", "gradient_penalty", "none", "conf/loss/wgan_gp.yaml"]
+                                                     "gan_sweeps/conf/loss/wgan_gp.yaml"]
+    assert row("regularizer=") == ["regularizer=", "gradient_penalty", "none", "gan_sweeps/conf/loss/wgan_gp.yaml"]
     assert lines[-1] == "valid: this run would start"
 
 
@@ -209,9 +209,9 @@ def test_provenance_all_lists_every_key_with_its_rule_and_refuses_what_a_run_wou
 
 @pytest.mark.unit
 @pytest.mark.parametrize("overrides, source", [
-    ([], "gan_sweeps/optim_config.py"), (["model=vae"], "conf/model/optim/ae_adam.yaml"),
-    (["loss=wgan_gp"], "conf/loss/optim/wgan_gp_adam.yaml"),
-    (["experiment=seed004_vae_fashion"], "conf/experiment/seed004_vae_fashion.yaml"),
+    ([], "gan_sweeps/optim_config.py"), (["model=vae"], "gan_sweeps/conf/model/optim/ae_adam.yaml"),
+    (["loss=wgan_gp"], "gan_sweeps/conf/loss/optim/wgan_gp_adam.yaml"),
+    (["experiment=seed004_vae_fashion"], "gan_sweeps/conf/experiment/seed004_vae_fashion.yaml"),
     (["experiment=seed004_vae_fashion", "optim.lr=1e-3"], "command line"),
 ])
 def test_the_file_that_set_optim_lr_is_named(overrides, source):
@@ -286,7 +286,7 @@ def test_help_lists_user_facing_groups_and_every_top_level_knob_from_the_typed_c
 
 @pytest.mark.unit
 def test_yaml_configs_only_hold_presets_recipes_and_specialisations():
-    """Group options are typed configs in code; conf/ keeps what combines several groups."""
+    """Group options are typed configs in code; gan_sweeps/conf/ keeps what combines several groups."""
     folders = sorted({p.parent.relative_to(CONF_DIR).as_posix() for p in CONF_DIR.rglob("*.yaml")})
     assert folders == [".", "experiment", "loss", "loss/optim", "model/optim", "seed004_gan"]
 

@@ -143,6 +143,25 @@ def test_k2_steps_the_discriminator_exactly_twice_per_generator_step(tmp_path):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("mode", ["batch", "running"])
+def test_d_bn_in_g_step_picks_the_statistics_d_uses_in_gs_step(tmp_path, mode):
+    """Each batch (k=1, d_step=joint): D sees the real and the fake batch in train mode, then G's step runs D once:
+    in train mode (batch statistics) or, with running, in eval mode, which neither uses nor updates batch stats."""
+    from conftest import DATA_ROOT, compose_config
+    from gan_sweeps.train import build_datamodule, build_trainer
+
+    cfg = compose_config(*TINY, "model=dcgan", "data.train_size=128", f"d_bn_in_g_step={mode}",
+                         f"data.root={DATA_ROOT}")
+    model = build_model(cfg)
+    bn = next(m for m in model.discriminator.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    calls: list[bool] = []
+    bn.register_forward_pre_hook(lambda module, args: calls.append(module.training))
+    build_trainer(cfg, tmp_path, [], []).fit(model, datamodule=build_datamodule(cfg))
+    assert calls == [True, True, mode == "batch"] * 2  # 2 batches of 64
+    assert bn.training  # back in train mode after G's step
+
+
+@pytest.mark.integration
 def test_g_steps_trains_the_generator_several_times_per_iteration(tmp_path):
     metrics = _train_in_process(tmp_path, "model=mlp_gan", "g_steps=2", "data.train_size=256")
     assert (metrics["d_steps_done"], metrics["g_steps_done"]) == (4, 8)

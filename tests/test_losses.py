@@ -200,7 +200,7 @@ def test_wgan_recipe_builds_rmsprop_k5_and_weight_clipping_other_losses_keep_the
 @pytest.mark.unit
 def test_experiment_values_win_over_loss_defaults():
     provenance = Provenance.of(["loss=wgan_gp", "experiment=ssgan_100_labels"])
-    assert str(provenance.source("optim.lr")) == "conf/experiment/ssgan_100_labels.yaml"
+    assert str(provenance.source("optim.lr")) == "gan_sweeps/conf/experiment/ssgan_100_labels.yaml"
 
 
 @pytest.mark.unit

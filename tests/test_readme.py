@@ -14,6 +14,7 @@ import pytest
 
 from conftest import (REPO, checked, compose_config, job_dirs, read_metrics, run_cli, train_in_process,
                       wandb_run_record)
+from gan_sweeps import CONF_DIR
 from gan_sweeps.__main__ import SUBCOMMANDS
 from gan_sweeps.provenance import main as provenance_main
 from gan_sweeps.report import main as report_main
@@ -142,7 +143,7 @@ def _smoke(job: list[str]) -> list[str]:
 @pytest.mark.unit
 def test_the_readme_shows_the_mission_every_preset_and_the_provenance_command():
     assert any(c.multirun and "model=cgan" in c.args and "k=1,2,3" in c.args for c in APP)
-    presets = {p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml")}
+    presets = {p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")}
     shown = {o.split("=", 1)[1] for c in APP for o in c.overrides if o.startswith("experiment=")}
     assert shown == presets
     assert any(c.program == "provenance" and c.args == ("loss=wgan_gp",) for c in COMMANDS)

@@ -32,7 +32,7 @@ CSV_COLUMNS = ["epoch", "epoch/d_loss", "epoch/g_loss", "eval/fid", "step", "tra
 
 # ---- fixture builders ----------------------------------------------------------------------------------------------
 def nested_config(settings: dict[str, Any]) -> dict[str, Any]:
-    """A composed-config-like dict: defaults of conf/config.yaml with the run's dotted settings applied."""
+    """A composed-config-like dict: defaults of gan_sweeps/conf/config.yaml with the run's dotted settings applied."""
     config: dict[str, Any] = {"seed": 42, "k": 1, "batch_size": 128, "objective": "eval/fid",
                               "model": {"name": "dcgan", "depth": "shallow", "latent_dim": 100,
                                         "generator": {"depth": "${model.depth}"}},

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO
+from gan_sweeps import CONF_DIR
 from gan_sweeps.hydra_callbacks import claim_dir, claim_output_dir
 from gan_sweeps.launch import shares_terminal
 from gan_sweeps.progress import this_host, write_progress
@@ -141,7 +141,7 @@ def test_only_time_stamped_grid_folders_are_claimed(tmp_path, monkeypatch):
 
     def hydra_cfg(*overrides: str):
         GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
 
     cfg = hydra_cfg()

@@ -19,6 +19,7 @@ import torch
 
 from conftest import TINY, job_dirs, read_metrics, run_cli
 
+from gan_sweeps import CONF_DIR
 from gan_sweeps.evaluation.discriminator import NotAJudge, RealFakeJudge
 from gan_sweeps.losses import LeastSquares, NonSaturating, Wasserstein
 from gan_sweeps.studies.augmentation import counts
@@ -62,7 +63,7 @@ def vae_run(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("vae_run")
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[*TINY, "model=vae", f"+run_dir={path}"])
     GlobalHydra.instance().clear()
     (path / ".hydra").mkdir()

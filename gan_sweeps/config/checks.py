@@ -104,7 +104,7 @@ class Unread:
 def _unread_items(key: str, cfg: DictConfig, provenance: Provenance) -> list[Unread]:
     choice = provenance.choices.get(key)
     if choice is not None and choice.source.kind != "default":
-        return [Unread(key, f"{key}={choice.value}", str(choice.source), f"conf/{key}/{choice.value}.yaml")]
+        return [Unread(key, f"{key}={choice.value}", str(choice.source), f"gan_sweeps/conf/{key}/{choice.value}.yaml")]
     set_keys = [k for k in provenance.set_keys_under(key) if OmegaConf.select(cfg, k, default=None) is not None
                 and not OmegaConf.is_config(OmegaConf.select(cfg, k))] or [key]
     return [Unread(k, _shown(k, OmegaConf.select(cfg, k, default=None)), str(provenance.source(k))) for k in set_keys]
@@ -151,7 +151,7 @@ def choice_problem(overrides: Sequence[str]) -> Optional[str]:
     groups = [f.name for f in dataclasses.fields(RunConfig) if f.metadata.get(RULE_KEY, Rule()).model_knob
               and f.name in provenance.choices]
     unread = [Unread(g, f"{g}={provenance.choices[g].value}", str(provenance.choices[g].source),
-                     f"conf/{g}/{provenance.choices[g].value}.yaml")
+                     f"gan_sweeps/conf/{g}/{provenance.choices[g].value}.yaml")
               for g in groups if g not in schema.reads and provenance.choices[g].source.kind != "default"]
     return refusal(unread, model.value, schema.family) if unread else None
 

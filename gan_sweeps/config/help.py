@@ -1,21 +1,20 @@
 """``python -m gan_sweeps --help``, written from the typed configs so that it cannot drift from them.
 
-Registered as Hydra's ``hydra/help=gan_sweeps`` option (``conf/config.yaml`` selects it): the groups users pick
-from, their options, and one line per top-level knob (type, range, default, help and, for model knobs, the model
-families that read them)."""
+Registered as Hydra's ``hydra/help=gan_sweeps`` option (``gan_sweeps/conf/config.yaml`` selects it): the groups
+users pick from, their options, and one line per top-level knob (type, range, default, help and, for model knobs,
+the model families that read them)."""
 
 from __future__ import annotations
 
 import dataclasses
 import textwrap
-from pathlib import Path
 from typing import Any
 
 from omegaconf import MISSING, OmegaConf
 
+from gan_sweeps import CONF_DIR
 from gan_sweeps.config.schema import RULE_KEY, Rule, describe, field_types, register
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 PRESETS_GROUP = "experiment"
 WIDTH = 118
 USAGE = """\
@@ -33,7 +32,7 @@ gan-sweeps: Hydra-configured sweeps of GAN and autoencoder training runs on MNIS
 
 
 def group_options(group: str) -> list[str]:
-    """The options of a config group: registered configs and the YAML files of ``conf/<group>/``."""
+    """The options of a config group: registered configs and the YAML files of ``gan_sweeps/conf/<group>/``."""
     from hydra.core.config_store import ConfigStore
 
     names = {name.removesuffix(".yaml") for name, node in ConfigStore.instance().repo.get(group, {}).items()
@@ -43,7 +42,7 @@ def group_options(group: str) -> list[str]:
 
 
 def default_choices() -> dict[str, str]:
-    """Group -> the option conf/config.yaml's defaults list picks."""
+    """Group -> the option gan_sweeps/conf/config.yaml's defaults list picks."""
     entries = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "config.yaml")).get("defaults", [])
     return {str(k): str(v) for entry in entries if isinstance(entry, dict) for k, v in entry.items()}
 
@@ -76,7 +75,7 @@ def help_text(root: type) -> str:
     families = model_families()
     defaults = default_choices()
     lines = [USAGE, "Config groups (GROUP=OPTION; * marks the default):"]
-    presets = Rule(help="presets reproducing the seed studies (conf/experiment/; -m experiment=NAME)")
+    presets = Rule(help="presets reproducing the seed studies (gan_sweeps/conf/experiment/; -m experiment=NAME)")
     groups = [(name, rule) for name, tp, rule, default in _fields(root) if tp is Any and default is MISSING]
     for name, rule in groups + [(PRESETS_GROUP, presets)]:
         lines += _wrapped(f"  {name}", rule.help + (_readers(name, families) if rule.model_knob else ""), 15)

@@ -24,7 +24,7 @@ def register_configs() -> None:
     """Import every config module (each registers its options) and the generated ``--help``; idempotent.
 
     Called by ``python -m gan_sweeps``, the provenance command and the tests' compose fixture; anything else
-    that composes gan-sweeps' ``conf/config.yaml`` with Hydra's compose API calls it first."""
+    that composes gan-sweeps' ``gan_sweeps/conf/config.yaml`` with Hydra's compose API calls it first."""
     global _registered
     if _registered:
         return

@@ -1,14 +1,14 @@
 """Provenance: which file, option or override set each value of a composed config.
 
-Hydra composes a config by merging, in order, the configs of its defaults list (``conf/config.yaml``, the chosen
-option of each group, recipes, presets, ...) and then the command line's ``KEY=VALUE`` overrides. Hydra keeps no
-record of who set what, so :meth:`Provenance.of` replays that merge with Hydra's own defaults list
+Hydra composes a config by merging, in order, the configs of its defaults list (``gan_sweeps/conf/config.yaml``, the
+chosen option of each group, recipes, presets, ...) and then the command line's ``KEY=VALUE`` overrides. Hydra keeps
+no record of who set what, so :meth:`Provenance.of` replays that merge with Hydra's own defaults list
 (``hydra_defaults.replay``) and remembers the last writer of every key. Each writer has a kind:
 
-- ``default``: ``conf/config.yaml``, the root schema, or a group option writing its own node (``optim=adam``
+- ``default``: ``gan_sweeps/conf/config.yaml``, the root schema, or a group option writing its own node (``optim=adam``
   writes ``optim.*``): the base defaults, which do not count as "set";
-- ``file``: a config writing outside its own node: a recipe (``conf/loss/wgan_gp.yaml`` sets ``k``), a preset
-  (``conf/experiment/*.yaml``), an optimiser specialisation (``conf/loss/optim/*.yaml``);
+- ``file``: a config writing outside its own node: a recipe (``gan_sweeps/conf/loss/wgan_gp.yaml`` sets ``k``), a preset
+  (``gan_sweeps/conf/experiment/*.yaml``), an optimiser specialisation (``gan_sweeps/conf/loss/optim/*.yaml``);
 - ``override``: the command line, or the sweeper's ``hydra.sweeper.params``.
 
 A knob is *set* when its last writer is not a default (an explicitly typed default counts). The applicability
@@ -24,11 +24,11 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from gan_sweeps import CONF_DIR
 from gan_sweeps.config import hydra_defaults
 from gan_sweeps.config.hydra_defaults import Loaded
 from gan_sweeps.config.schema import group_of, module_path
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 CONFIG_NAME = "config"
 DEFAULT, FILE, OVERRIDE = "default", "file", "override"
 COMMAND_LINE = "command line"
@@ -36,14 +36,14 @@ COMMAND_LINE = "command line"
 
 @dataclass(frozen=True)
 class Source:
-    where: str  # 'conf/loss/wgan_gp.yaml', 'gan_sweeps/optim_config.py', 'command line'
+    where: str  # 'gan_sweeps/conf/loss/wgan_gp.yaml', 'gan_sweeps/optim_config.py', 'command line'
     kind: str  # DEFAULT, FILE or OVERRIDE
 
     def __str__(self) -> str:
         return self.where
 
 
-BASE_SOURCE = Source("conf/config.yaml", DEFAULT)
+BASE_SOURCE = Source("gan_sweeps/conf/config.yaml", DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _label(config_path: str, result: Loaded) -> str:
     if result.path.startswith("file://"):
         root = Path(result.path[len("file://"):])
         try:
-            root = root.resolve().relative_to(CONF_DIR.parent)
+            root = root.resolve().relative_to(CONF_DIR.parents[1])
         except ValueError:
             pass
         return f"{root}/{config_path}.yaml"

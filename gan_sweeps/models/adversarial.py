@@ -21,7 +21,7 @@ from torch import nn
 from gan_sweeps.losses import GANLoss
 from gan_sweeps.models.base import GenerativeModule
 from gan_sweeps.regularizers import Regularizer
-from gan_sweeps.train_config import D_STEPS, UPDATE_ORDERS
+from gan_sweeps.train_config import D_BN_IN_G_STEP, D_STEPS, UPDATE_ORDERS
 
 
 
@@ -29,12 +29,13 @@ class AdversarialModule(GenerativeModule):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: GANLoss,
                  regularizer: Regularizer | None = None, *, k: int = 1, g_steps: int = 1,
                  label_smoothing: float = 0.0, instance_noise: float = 0.0, update_order: str = "d_first",
-                 d_step: str = "joint", **base: Any):
+                 d_step: str = "joint", d_bn_in_g_step: str = "batch", **base: Any):
         super().__init__(**base)
-        for name, value, choices in (("update_order", update_order, UPDATE_ORDERS), ("d_step", d_step, D_STEPS)):
+        for name, value, choices in (("update_order", update_order, UPDATE_ORDERS), ("d_step", d_step, D_STEPS),
+                                     ("d_bn_in_g_step", d_bn_in_g_step, D_BN_IN_G_STEP)):
             if value not in choices:
                 raise ValueError(f"unknown {name} {value!r}; choose one of {list(choices)}")
-        self.update_order, self.d_step = update_order, d_step
+        self.update_order, self.d_step, self.d_bn_in_g_step = update_order, d_step, d_bn_in_g_step
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
@@ -129,7 +130,20 @@ class AdversarialModule(GenerativeModule):
             logged.update(self.loss.stats(*outputs))
 
     def generator_steps(self, g_opt, fake, fake_labels, real, real_labels, logged: dict) -> None:
-        """``g_steps`` G steps; the first reuses the fakes the D step sees, the others draw new ones."""
+        """``g_steps`` G steps; the first reuses the fakes the D step sees, the others draw new ones. With
+        ``d_bn_in_g_step=running`` D's BatchNorm layers use their running statistics meanwhile (and do not update
+        them), as a Keras discriminator frozen with ``trainable=False`` inside the combined model does."""
+        frozen = [m for m in self.discriminator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                  and m.training] if self.d_bn_in_g_step == "running" else []
+        for m in frozen:
+            m.eval()
+        try:
+            self._generator_steps(g_opt, fake, fake_labels, real, real_labels, logged)
+        finally:
+            for m in frozen:
+                m.train()
+
+    def _generator_steps(self, g_opt, fake, fake_labels, real, real_labels, logged: dict) -> None:
         for i in range(self.g_steps):
             if i > 0:
                 fake_labels = self.sample_labels(len(fake))

@@ -26,10 +26,11 @@ class AdversarialModuleConfig:
     latent_dist: str = II("latent_dist")
     update_order: str = II("update_order")
     d_step: str = II("d_step")
+    d_bn_in_g_step: str = II("d_bn_in_g_step")
 
 
 @dataclass
 class GANModelConfig(ModelConfig):
     family = "GAN"
-    reads = LOOP_KNOBS | {"loss", "regularizer", "label_smoothing", "d_step"}
+    reads = LOOP_KNOBS | {"loss", "regularizer", "label_smoothing", "d_step", "d_bn_in_g_step"}
     metrics = SAMPLE_METRICS + ("train/d_loss", "train/g_loss")

@@ -15,8 +15,7 @@ from typing import Any, Sequence
 from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.plan import estimate_vs_actual
 from gan_sweeps.report import render
-from gan_sweeps.report.runs import (NoRunsError, Run, expected_job_count, flatten, is_number, load_optimization_results,
-                                    load_sweep)
+from gan_sweeps.report.runs import Run, expected_job_count, flatten, is_number, load_optimization_results, load_sweep
 from gan_sweeps.report.table import (DIRECTIONS, Grid, Sweep, analyse, missing_keys, name_list, optimization_grids,
                                      pareto_grid, pivot_grid, run_grid, settings_grid, split_list, swept_keys)
 
@@ -48,7 +47,7 @@ class ReportOptions:
     best: str | None = None  # "min"/"max" (or minimize/maximize); None: by the metric's name
     reference: Path | None = None
     figures: bool = True
-    print_table: bool = True
+    print_table: bool = True  # the terminal output: tables, files written, warnings (False: Report.warnings)
     repeat_keys: list[str] | None = None  # None: seed when swept; []: no repeat axis
     all_columns: bool = False  # the terminal shows every column (default: the headline ones, fitted to the width)
 
@@ -61,6 +60,8 @@ class Report:
     grids: list[Grid]
     files: dict[str, Path]
     warnings: list[str]
+    lines: list[str] = field(default_factory=list)  # the summary above the tables (runs, swept keys, best)
+    reference: dict[str, Any] = field(default_factory=dict)  # the real data's scores (the tables' reference row)
 
 
 # ---- inputs ------------------------------------------------------------------------------------------------------
@@ -243,9 +244,9 @@ def make_report(sweep_dir: str | Path, options: ReportOptions | None = None) -> 
     if options.print_table:
         render.print_grids(terminal, lines, all_columns=options.all_columns)
         print(f"wrote {', '.join(sorted(files))} to {out}")
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    return Report(sweep=sweep, grids=grids, files=files, warnings=warnings)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return Report(sweep=sweep, grids=grids, files=files, warnings=warnings, lines=lines, reference=reference)
 
 
 def _sweeper_direction(optimization: dict[str, Any] | None) -> str | None:
@@ -296,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print every column (default: swept keys, status, health and the model family's few "
                              "key metrics, fitted to the terminal; report.md and the CSV files always hold all)")
     parser.add_argument("--no-figures", dest="figures", action="store_false", help="tables only (faster)")
+    parser.add_argument("--wandb", action="store_true",
+                        help="also log the report as one W&B run (job_type=report) in the sweep's group, with the "
+                             "project and mode its jobs used (offline unless WANDB_MODE says otherwise), as a sweep "
+                             "does at its end")
     return parser
 
 
@@ -305,19 +310,3 @@ def parse_options(args: argparse.Namespace) -> ReportOptions:
                          reference=args.reference, figures=args.figures,
                          repeat_keys=split_list(args.repeat_key) if args.repeat_key else None,
                          all_columns=args.all_columns)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m gan_sweeps.report`` and ``gan-sweeps report``; returns the exit status
-    (0 written, 2 bad request or no runs - with one ``error:`` line on stderr)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2, argparse printed why)
-        return int(exc.code or 0)
-    try:
-        make_report(args.sweep_dir, parse_options(args))
-    except (NoRunsError, ReportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0

@@ -70,28 +70,38 @@ def _summary_columns(grid: Grid) -> list[bool]:
     return [any(isinstance(row[i], Summary) for row in grid.rows) for i in range(len(grid.header))]
 
 
-def grid_csv(grid: Grid) -> str:
-    """The grid as CSV text; multi-line header cells (pivot groups) are joined with ``' | '``. A column holding
-    Summary cells becomes six: ``<name> | mean``, ``ci_low``, ``ci_high`` (blank for n < 3), ``n``, ``min``,
-    ``max``; a plain value in such a column (one run, the real data) fills only ``mean``."""
+def flat_grid(grid: Grid) -> tuple[list[str], list[list[Any]]]:
+    """The grid's header and rows with plain values: multi-line header cells (pivot groups) joined with ``' | '``;
+    a column holding Summary cells becomes six: ``<name> | mean``, ``ci_low``, ``ci_high`` (None for n < 3), ``n``,
+    ``min``, ``max``; a plain value in such a column (one run, the real data) fills only ``mean``. report.csv's
+    shape, and the W&B report run's tables (gan_sweeps/report/dashboard.py)."""
     expand = _summary_columns(grid)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
     header: list[str] = []
     for name, wide in zip(grid.header, expand):
         name = name.replace("\n", " | ")
         header += [f"{name} | {part}" for part in SUMMARY_FIELDS] if wide else [name]
-    writer.writerow(header)
+    rows: list[list[Any]] = []
     for row in grid.rows:
-        cells: list[str] = []
+        cells: list[Any] = []
         for value, wide in zip(row, expand):
             if not wide:
-                cells.append(raw_value(value))
+                cells.append(value)
             elif isinstance(value, Summary):
-                cells += [raw_value(v) for v in (value.mean, value.low, value.high, value.n, value.min, value.max)]
+                cells += [value.mean, value.low, value.high, value.n, value.min, value.max]
             else:
-                cells += [raw_value(value)] + [""] * (len(SUMMARY_FIELDS) - 1)
-        writer.writerow(cells)
+                cells += [value] + [None] * (len(SUMMARY_FIELDS) - 1)
+        rows.append(cells)
+    return header, rows
+
+
+def grid_csv(grid: Grid) -> str:
+    """The grid as CSV text, in :func:`flat_grid`'s columns (full precision, lists as JSON, None blank)."""
+    header, rows = flat_grid(grid)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([raw_value(value) for value in row])
     return out.getvalue()
 
 

@@ -27,9 +27,9 @@ from gan_sweeps.studies.runs import StudyError, StudyRun, discriminator, generat
 
 NAME = "cross-discriminator"
 TITLE = "Discriminators against one fixed generator, and the transpose (seed 001, Table 3)"
-SEED_NUMBERS = ("seed 001 (shallow cGAN, fixed generator k=2, beta1=0.9; the seed gives no budget for Table 3): "
-                "discriminators of (k, beta1) = (1, .5) 94.93 %, (1, .9) 69.12 %, (2, .5) 51.78 %, (2, .9) 43.53 %, "
-                "(3, .5) 100 %, (3, .9) 99.94 %.")
+SEED_NUMBERS = ("seed 001 (shallow cGAN, fixed generator k=2, beta1=0.9; no budget given for Table 3): "
+                "discriminators of (k, beta1) = "
+                "(1, .5) 94.93 %, (1, .9) 69.12 %, (2, .5) 51.78 %, (2, .9) 43.53 %, (3, .5) 100 %, (3, .9) 99.94 %.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
