@@ -79,7 +79,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, datamodule: ImageDataModule,
     """The job's callbacks (throughput, progress, sample grids, health; the phase-switch and periodic evaluations and
     Optuna's pruning where configured), and the throughput and health ones, which the run record reads."""
     throughput = Throughput()
-    health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True))
+    health = RunHealth(**OmegaConf.to_container(cfg.health, resolve=True), run_dir=run_dir)
     callbacks = [throughput, Progress(run_dir, throughput), SampleGrid(run_dir, epochs=cfg.get("sample_epochs")),
                  health]
     if cfg.eval.get("enabled") and getattr(model, "phase_switch_epoch", None) is not None:

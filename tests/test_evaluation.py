@@ -19,12 +19,16 @@ import pytest
 import torch
 from torch import nn
 
+from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.data import from_unit_range, load_split
 from gan_sweeps.evaluation import (EvaluatorFeatures, class_entropy, class_histogram, conditional_accuracy,
                                    evaluate_generative, fid, get_evaluator, inception_score, kid, mode_collapse,
                                    reference_scores, save_confusion_png)
 from gan_sweeps.evaluation.autoencoding import reconstruction_scores
+from gan_sweeps.evaluation.diversity import low_diversity
 from gan_sweeps.evaluation.evaluator import cache_path, unit_images, with_recipe
+
+from samplers import DistinctImages, OneImagePerClass
 
 DATA_ROOT = os.environ["GAN_SWEEPS_DATA"]  # set by conftest.py (../shared/datasets when not given)
 REPO = Path(__file__).resolve().parents[1]
@@ -328,6 +332,7 @@ def test_evaluate_unconditional_real_images(mnist_evaluator, mnist_test01, eval_
     assert out["eval/fid"] < 3.0 and out["eval/is"] > 9.0 and not out["eval/mode_collapse"]
     assert len(out["eval/class_hist"]) == 10 and sum(out["eval/class_hist"]) == pytest.approx(1.0)
     assert "eval/cond_acc" not in out and not (tmp_path / "confusion.png").exists()
+    assert out["eval/spread"] > 0.9 and "eval/intra_fid" not in out  # per class only for conditional models
     again = evaluate_generative(model, dataset="mnist", data_root=DATA_ROOT, normalize="tanh", num_samples=2500,
                                 cache_dir=eval_cache, out_dir=tmp_path, device="cpu", batch_size=1000)
     assert again == out  # seeded generation and KID subsets
@@ -370,7 +375,50 @@ def test_reference_scores(mnist_evaluator, eval_cache):
     assert ref["eval/conf_correct"] == pytest.approx(info.conf_correct)
     assert ref["eval/is"] > 9.0 and 0.0 <= ref["eval/fid"] < 3.0 and not ref["eval/mode_collapse"]
     assert ref["eval/num_samples"] == 10_000
+    # Diversity of real data (README: 0.85 / 0.87 / 0.95 / 1.0; intra-FID 2.8 at ~1,000 images a class).
+    assert ref["eval/recall"] > 0.8 and ref["eval/coverage"] > 0.9 and 0.9 < ref["eval/spread"] < 1.1
+    assert 0 < ref["eval/intra_fid"] < 5 and len(ref["eval/intra_spread_by_class"]) == 10
+    assert min(ref["eval/intra_spread_by_class"]) > 0.9 and low_diversity(ref) is None
     assert reference_scores("mnist", DATA_ROOT, eval_cache) == ref  # cached
+
+
+DIVERSITY_KEYS = ("precision", "recall", "coverage", "spread")
+
+
+@pytest.mark.integration
+def test_diversity_of_distinct_real_images_is_the_reference(mnist_evaluator, eval_cache):
+    train = load_split("mnist", DATA_ROOT, train=True)
+    model = DistinctImages(unit_images(train.images), train.labels, normalize="tanh")
+    out = evaluate_generative(model, dataset="mnist", data_root=DATA_ROOT, normalize="tanh", num_samples=10_000,
+                              cache_dir=eval_cache, out_dir=None, device="cpu")
+    ref = reference_scores("mnist", DATA_ROOT, eval_cache)  # 10,000 random training images, true labels
+    for key in DIVERSITY_KEYS:
+        assert out[f"eval/{key}"] == pytest.approx(ref[f"eval/{key}"], abs=0.05)
+        assert out[f"eval/intra_{key}"] == pytest.approx(ref[f"eval/intra_{key}"], abs=0.05)
+    assert out["eval/intra_fid"] == pytest.approx(ref["eval/intra_fid"], abs=1.5)
+    assert low_diversity(out) is None and not out["eval/mode_collapse"]
+
+
+@pytest.mark.integration
+def test_one_image_per_class_is_seen_and_flagged(mnist_test01, mnist_evaluator, eval_cache, tmp_path):
+    info = mnist_evaluator.info
+    recognised = info.test_logits.argmax(1) == info.test_labels  # a digit of each class the evaluator gets right
+    model = OneImagePerClass(mnist_test01[0][recognised], mnist_test01[1][recognised], normalize="tanh", noise=0.01)
+    out = evaluate_generative(model, dataset="mnist", data_root=DATA_ROOT, normalize="tanh", num_samples=1000,
+                              cache_dir=eval_cache, out_dir=None, device="cpu")
+    ref = reference_scores("mnist", DATA_ROOT, eval_cache)
+    # What the class metrics see: nothing wrong (the failure of seed 001 Fig. 20).
+    assert out["eval/cond_acc"] == 1.0 and not out["eval/mode_collapse"] and out["eval/is"] > 9.0
+    # What the diversity metrics see (README: intra-FID ~290 vs 2.8 real; recall, coverage, spread ~0).
+    assert out["eval/intra_fid"] > 30 * ref["eval/intra_fid"]
+    assert max(out["eval/intra_recall"], out["eval/intra_coverage"], out["eval/intra_spread"]) < 0.1
+    assert out["eval/intra_precision"] > 0.9  # each sample is a real digit
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "epoch_001.png").write_bytes(b"")
+    health = RunHealth(run_dir=tmp_path)
+    assert health.check_evaluation(out, epoch=1) == "low_diversity"
+    assert "10 of 10 classes" in health.summary()["health_reason"]
+    assert health.summary()["health_figure"] == "samples/epoch_001.png"
 
 
 # ---- cache and thread helpers ------------------------------------------------------------------------------

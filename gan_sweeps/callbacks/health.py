@@ -10,9 +10,14 @@ Diagnoses, worst first (``SEVERITY``):
   (``GANLoss.d_loss_bounded``: BCE, LSGAN, hinge), where "D loss near 0" has that meaning; not for Wasserstein;
 - ``mode_collapse``: the evaluator's class histogram of generated samples misses or is dominated by classes
   (``eval/mode_collapse`` of any evaluation, periodic or final; seed 001 Fig. 15/16, seed 004);
+- ``low_diversity``: the samples lack diversity within a class (conditional models: some class's
+  ``eval/intra_spread_by_class``; unconditional ones: ``eval/spread``) under
+  ``evaluation.diversity.SPREAD_THRESHOLD``: a generator that ignores its noise (seed 001 Fig. 20, l.116);
 - ``ok``: none of these.
 
-The worst diagnosis seen is kept (``health``), with the epoch it was first seen and a one-line reason.
+The worst diagnosis seen is kept (``health``), with the epoch it was first seen, a one-line reason and, for the
+evaluation's diagnoses, the sample grid that shows it (``health_figure``: ``samples/epoch_XXX.png``, relative to
+the run folder; the newest grid up to that epoch).
 ``stop_on`` lists the diagnoses that end training early: ``diverged`` raises ``Diverged`` (status ``diverged``);
 the others stop the trainer after that epoch, the run is still evaluated, and ``metrics.json`` says
 ``stopped_early: true``. Under the Optuna sweeper a stopped trial is thereby cut short like a pruned one."""
@@ -20,6 +25,7 @@ the others stop the trainer after that epoch, the run is still evaluated, and ``
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import pytorch_lightning as pl
@@ -30,26 +36,36 @@ from gan_sweeps.models.base import Diverged
 
 class RunHealth(pl.Callback):
     def __init__(self, d_loss_below: float = 0.05, g_loss_above: float = 5.0, patience: int = 2,
-                 explode_above: float = 1.0e4, stop_on: Sequence[str] = ("diverged",)):
+                 explode_above: float = 1.0e4, stop_on: Sequence[str] = ("diverged",),
+                 run_dir: str | Path | None = None):
         unknown = sorted(set(stop_on) - set(DIAGNOSES))
         if unknown:
             raise ValueError(f"health.stop_on has unknown diagnoses {unknown}; choose from {list(DIAGNOSES)}")
         self.d_loss_below, self.g_loss_above = d_loss_below, g_loss_above
         self.patience, self.explode_above = patience, explode_above
         self.stop_on = set(stop_on)
-        self.health, self.epoch, self.reason = "ok", None, None
+        self.health, self.epoch, self.reason, self.figure = "ok", None, None, None
+        self.run_dir = Path(run_dir) if run_dir is not None else None
         self.stopped_early = False
         self._d_collapse_streak = 0
 
     # ---- what the run reports ------------------------------------------------------------------------------------
-    def flag(self, diagnosis: str, epoch: int | None, reason: str) -> None:
-        """Keep the worst diagnosis (the first epoch and reason it was seen with)."""
+    def flag(self, diagnosis: str, epoch: int | None, reason: str, figure: str | None = None) -> None:
+        """Keep the worst diagnosis (the first epoch, reason and figure it was seen with)."""
         if SEVERITY.index(diagnosis) > SEVERITY.index(self.health):
-            self.health, self.epoch, self.reason = diagnosis, epoch, reason
+            self.health, self.epoch, self.reason, self.figure = diagnosis, epoch, reason, figure
 
     def summary(self) -> dict[str, Any]:
         return {"health": self.health, "health_epoch": self.epoch, "health_reason": self.reason,
-                "stopped_early": self.stopped_early}
+                "health_figure": self.figure, "stopped_early": self.stopped_early}
+
+    def sample_figure(self, epoch: int | None) -> str | None:
+        """The newest ``samples/epoch_XXX.png`` up to ``epoch`` (any epoch when None), relative to the run folder."""
+        if self.run_dir is None:
+            return None
+        grids = sorted(p for p in (self.run_dir / "samples").glob("epoch_*.png")
+                       if p.stem[6:].isdigit() and (epoch is None or int(p.stem[6:]) <= epoch))
+        return grids[-1].relative_to(self.run_dir).as_posix() if grids else None
 
     # ---- checks ------------------------------------------------------------------------------------------------------
     def check_losses(self, losses: Mapping[str, float], epoch: int, d_loss_bounded: bool = True) -> str | None:
@@ -72,20 +88,27 @@ class RunHealth(pl.Callback):
         return None
 
     def check_evaluation(self, results: Mapping[str, Any], epoch: int | None) -> str | None:
-        """``eval/mode_collapse`` (evaluation.metrics.mode_collapse) explained with the same thresholds."""
+        """``eval/mode_collapse`` (evaluation.metrics.mode_collapse) and the diversity rule
+        (evaluation.diversity.low_diversity), explained with their thresholds; returns the worst one found."""
+        from gan_sweeps.evaluation.diversity import low_diversity
         from gan_sweeps.evaluation.metrics import DOMINANT_RATIO, MISSING_RATIO
 
-        if not results.get("eval/mode_collapse"):
-            return None
-        hist = results.get("eval/class_hist") or []
-        uniform = 1.0 / len(hist) if hist else float("nan")
-        missing = sum(1 for h in hist if h < MISSING_RATIO * uniform)
-        top = max(hist) if hist else float("nan")
-        self.flag("mode_collapse", epoch,
-                  f"class histogram of samples: {missing} class(es) under {MISSING_RATIO * uniform:.0%}, largest "
-                  f"class {top:.0%} (collapse: a class under {MISSING_RATIO * uniform:.0%} or one over "
-                  f"{DOMINANT_RATIO * uniform:.0%})")
-        return "mode_collapse"
+        found = []
+        if results.get("eval/mode_collapse"):
+            hist = results.get("eval/class_hist") or []
+            uniform = 1.0 / len(hist) if hist else float("nan")
+            missing = sum(1 for h in hist if h < MISSING_RATIO * uniform)
+            top = max(hist) if hist else float("nan")
+            found.append(("mode_collapse",
+                          f"class histogram of samples: {missing} class(es) under {MISSING_RATIO * uniform:.0%}, "
+                          f"largest class {top:.0%} (collapse: a class under {MISSING_RATIO * uniform:.0%} or one "
+                          f"over {DOMINANT_RATIO * uniform:.0%})"))
+        reason = low_diversity(results)
+        if reason:
+            found.append(("low_diversity", reason))
+        for diagnosis, why in found:
+            self.flag(diagnosis, epoch, why, self.sample_figure(epoch))
+        return max((d for d, _ in found), key=SEVERITY.index, default=None)
 
     # ---- Lightning hooks ---------------------------------------------------------------------------------------------
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -1,11 +1,12 @@
-"""``health.*``: the run diagnosis of ``callbacks/health.py`` (``metrics.json``: ``health``, ``health_reason``)."""
+"""``health.*``: the run diagnosis of ``callbacks/health.py`` (``metrics.json``: ``health``, ``health_reason``,
+``health_figure``)."""
 
 from dataclasses import dataclass
 from typing import List
 
 from gan_sweeps.config.schema import knob
 
-SEVERITY = ("ok", "mode_collapse", "d_collapse", "diverged")  # worst last
+SEVERITY = ("ok", "low_diversity", "mode_collapse", "d_collapse", "diverged")  # worst last
 DIAGNOSES = SEVERITY[1:]
 
 

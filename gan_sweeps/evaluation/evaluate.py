@@ -5,6 +5,9 @@ logits, ``Evaluator.embed``) and, for models with a discriminator, through that 
 FID/KID is the test split's features cached with the evaluator. Keys are flat and JSON-ready:
 
 - ``eval/fid``, ``eval/kid_mean``, ``eval/kid_std``: samples vs the real test split (metrics.fid / metrics.kid);
+- ``eval/precision``, ``eval/recall``, ``eval/density``, ``eval/coverage``: sample diversity and fidelity on
+  k-NN manifolds of the evaluator's features (diversity.py); conditional models also get the per-class versions
+  and the intra-class FID, ``eval/intra_*`` (mean over classes) and ``eval/intra_*_by_class``;
 - ``eval/is``: classifier inception score; ``eval/class_hist`` (fractions per predicted class),
   ``eval/class_entropy`` (normalised to [0, 1]), ``eval/mode_collapse`` (metrics.mode_collapse);
 - conditional models: ``eval/cond_acc``, ``eval/conf_correct``, ``eval/conf_incorrect`` (seed 001, Table 1) and
@@ -28,12 +31,13 @@ from gan_sweeps.data import CLASS_NAMES, load_split
 from gan_sweeps.atomic import atomic_write
 from gan_sweeps.evaluation.cache import load_or_build
 from gan_sweeps.evaluation.discriminator import RealFakeJudge
+from gan_sweeps.evaluation.diversity import diversity_scores
 from gan_sweeps.evaluation.evaluator import Evaluator, cache_path, evaluation_threads, get_evaluator, unit_images
 from gan_sweeps.evaluation.metrics import (class_entropy, class_histogram, conditional_accuracy, fid,
                                            inception_score, kid, mode_collapse, save_confusion_png)
 from gan_sweeps.evaluation.passes import Sampler, sample_pass
 
-REFERENCE_VERSION = 1  # bump when reference_scores computes anything differently
+REFERENCE_VERSION = 2  # bump when reference_scores computes anything differently
 GenerativeModel = Sampler  # what ``evaluate_generative`` needs from a model
 
 
@@ -114,7 +118,9 @@ def evaluate_generative(model: Sampler, *, dataset: str, data_root: str | os.Pat
         sample_pass(model, [consumer] + ([judge.consume] if judge else []), normalize=normalize,
                     num_samples=num_samples, batch_size=batch_size, seed=seed)
         feats, logits, labels = consumer.result()
-        out = distance_scores(evaluator, feats, evaluator.info.test_features)
+        info = evaluator.info
+        out = distance_scores(evaluator, feats, info.test_features)
+        out.update(diversity_scores(evaluator, feats, info.test_features, labels, info.test_labels))
         out.update(class_scores(logits, labels, CLASS_NAMES.get(dataset), out_dir))
     if judge is not None:
         out["eval/d_fake_acc"] = judge.fake_accuracy
@@ -134,9 +140,9 @@ def reference_scores(dataset: str, data_root: str | os.PathLike | None, cache_di
                      ) -> dict[str, Any]:
     """The real data's own scores with the same keys as ``evaluate_generative``, computed once and cached.
 
-    FID/KID: a seeded random ``train_subset`` of the training split as "samples" vs the test split (the best a
-    model can hope for at that sample size). IS, class histogram/entropy, ``cond_acc`` and confidences: the
-    evaluator on the test split with its true labels."""
+    FID/KID and the diversity scores (per class by the true labels): a seeded random ``train_subset`` of the
+    training split as "samples" vs the test split (the best a model can hope for at that sample size). IS, class
+    histogram/entropy, ``cond_acc`` and confidences: the evaluator on the test split with its true labels."""
 
     def build() -> dict[str, Any]:
         evaluator = get_evaluator(dataset, data_root, cache_dir, device)
@@ -146,6 +152,8 @@ def reference_scores(dataset: str, data_root: str | os.PathLike | None, cache_di
         with evaluation_threads(evaluator):
             train_feats, _ = evaluator.embed(unit_images(train.images[pick]))
             out = distance_scores(evaluator, train_feats, info.test_features)
+            out.update(diversity_scores(evaluator, train_feats, info.test_features, train.labels[pick],
+                                        info.test_labels))
             out.update(class_scores(info.test_logits, info.test_labels))
         out.update({"eval/num_samples": len(pick), "eval/evaluator_test_acc": float(info.test_acc)})
         return out

@@ -21,7 +21,8 @@ from omegaconf import MISSING
 from gan_sweeps.config.schema import knob
 
 # Scores of generated samples (gan_sweeps/evaluation/evaluate.py) for every model that can sample.
-SAMPLE_METRICS = ("eval/fid", "eval/kid_mean", "eval/kid_std", "eval/is", "eval/class_entropy", "eval/mode_collapse")
+SAMPLE_METRICS = ("eval/fid", "eval/kid_mean", "eval/kid_std", "eval/is", "eval/class_entropy", "eval/mode_collapse",
+                  "eval/precision", "eval/recall", "eval/coverage", "eval/spread")
 
 
 @dataclass

@@ -11,8 +11,9 @@ from gan_sweeps.models.adversarial_config import AdversarialModuleConfig
 from gan_sweeps.models.gan_config import BN, DCGANConfig
 from gan_sweeps.nets.nets_config import CGANDiscriminatorConfig, CGANGeneratorConfig
 
-# Scores of the evaluator on labelled samples (seed 001, Table 1).
-CONDITIONAL_METRICS = ("eval/cond_acc", "eval/conf_correct", "eval/conf_incorrect")
+# Scores of the evaluator on labelled samples (seed 001, Table 1) and per class (evaluation/diversity.py).
+CONDITIONAL_METRICS = ("eval/cond_acc", "eval/conf_correct", "eval/conf_incorrect", "eval/intra_fid",
+                       "eval/intra_precision", "eval/intra_recall", "eval/intra_coverage", "eval/intra_spread")
 
 
 @dataclass

@@ -21,12 +21,13 @@ from gan_sweeps.sweep_keys import DEFAULT_REPEAT_KEYS, is_bookkeeping
 
 # Shown first when present, in this order (seed 001's classifier metrics, then sample-quality scores).
 PREFERRED_METRICS = ("eval/fid", "eval/kid_mean", "eval/is", "eval/cond_acc", "eval/conf_correct",
-                     "eval/conf_incorrect", "eval/class_entropy")
+                     "eval/conf_incorrect", "eval/intra_fid", "eval/intra_recall", "eval/intra_spread",
+                     "eval/class_entropy")
 # Shown last when present: training state and speed (seed 002's seconds per epoch).
 TRAILING_METRICS = ("train/d_loss", "train/g_loss", "epochs_done", "s_per_epoch", "images_per_s")
 # The few metrics that matter per model family (metrics.json "model"): what the terminal shows by default.
 HEADLINE_METRICS = {
-    "cgan": ("eval/cond_acc", "eval/fid", "eval/is"),
+    "cgan": ("eval/cond_acc", "eval/intra_fid", "eval/intra_recall", "eval/fid", "eval/is"),  # intra_*: see collapse
     "dcgan": ("eval/fid", "eval/is", "eval/kid_mean"),
     "mlp_gan": ("eval/fid", "eval/is", "eval/kid_mean"),
     "vae": ("eval/elbo", "eval/fid", "eval/recon_bce"),
@@ -38,6 +39,7 @@ HEADLINE_METRICS = {
 # Without evaluation (eval=off): the losses say how training went.
 HEADLINE_FALLBACK = ("train/d_loss", "train/g_loss", "train/loss", "train/vae_loss", "train/recon")
 HEADLINE_COUNT = 3
+HEADLINE_COUNTS = {"cgan": 4}  # families shown with more (cGANs: accuracy and within-class collapse side by side)
 # Lower is better for these names; higher for the rest (IS, accuracy, mAP, images/s).
 LOWER_IS_BETTER = re.compile(r"fid|kid|loss|error|err\b|wall_time|seconds|s_per_epoch|nll|recon|kl\b")
 DIRECTIONS = {"min": "min", "minimize": "min", "max": "max", "maximize": "max"}
@@ -198,6 +200,7 @@ def headline_metrics(sweep: Sweep, count: int = HEADLINE_COUNT) -> list[str]:
     if sweep.metrics_chosen:
         return list(sweep.metrics)
     families = list(dict.fromkeys(str(run.metrics.get("model")) for run in sweep.runs if run.metrics.get("model")))
+    count = max([count, *(HEADLINE_COUNTS.get(family, count) for family in families)])
     wanted = [sweep.primary] + [m for family in families for m in HEADLINE_METRICS.get(family, ())]
     chosen = list(dict.fromkeys(m for m in wanted if m in sweep.metrics))
     if len(chosen) < count:
