@@ -28,13 +28,14 @@ os.environ.setdefault("GAN_SWEEPS_DATA", str(REPO.parent / "shared" / "datasets"
 
 from gan_sweeps import CONF_DIR  # noqa: E402
 from gan_sweeps.data import load_split, to_model_range  # noqa: E402
-from gan_sweeps.train import build_model, run  # noqa: E402
+from gan_sweeps.build import build_model  # noqa: E402
+from gan_sweeps.train import run  # noqa: E402
 
 BATCH = 128
 
 
 def config(*overrides: str):
-    from gan_sweeps.config import register_configs
+    from gan_sweeps.config.registry import register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

@@ -2,11 +2,12 @@
 ``gan-sweeps status DIR``, ``gan-sweeps provenance KEY=VALUE ...`` and ``gan-sweeps studies STUDY DIR...`` run the
 report, the sweep status, the provenance command and the studies (``SUBCOMMANDS``).
 
-Every config is checked before torch is imported (``gan_sweeps.config``): a single run by the ``Preflight`` Hydra
-callback before its run folder is made, every job of a sweep by the sweeper before the first one starts (through
-the sweepers' app hooks, ``gan_sweeps.sweep_hooks``), and each job once more when it starts. A bad command line
-ends with one line on stderr naming the key and exit status 2; no input prints a Python traceback
-(``HYDRA_FULL_ERROR=1`` shows one)."""
+Every config is checked once, before torch is imported (``gan_sweeps.config.checks.preflight``): a single run by
+the ``Preflight`` Hydra callback before its run folder is made, every job of a sweep by the sweeper before the first
+one starts (through the sweepers' app hooks, ``gan_sweeps.sweep_hooks``); ``task`` asks again and gets the same
+answer without a second check when the job runs in that process (a launcher's worker process checks it there), then
+passes the checked config on to ``train.run``. A bad command line ends with one line on stderr naming the key and
+exit status 2; no input prints a Python traceback (``HYDRA_FULL_ERROR=1`` shows one)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ import hydra
 from omegaconf import DictConfig
 
 from gan_sweeps import CONF_DIR
-from gan_sweeps.config import ConfigError, one_line, preflight, register_configs
+from gan_sweeps.config.checks import ConfigError, preflight
+from gan_sweeps.config.errors import one_line
+from gan_sweeps.config.registry import register_configs
 from gan_sweeps.config.errors import is_config_failure
 
 PROVENANCE_FILE = "provenance.yaml"
@@ -29,7 +32,8 @@ register_configs()
 
 
 def task(cfg: DictConfig) -> float:
-    """One job: its pre-flight (no torch), its provenance record, then the training run."""
+    """One job: its pre-flight (no torch; a no-op for a config this process passed already), its provenance record,
+    then the training run of the checked config."""
     from gan_sweeps.timings import job_started
 
     job_started()
@@ -73,7 +77,7 @@ def _hydra_app() -> int:
 
 
 # ``gan-sweeps NAME ARGS...`` runs ``python -m gan_sweeps.NAME ARGS...``: the module's ``main(argv) -> int``.
-SUBCOMMANDS = {"report": "gan_sweeps.report.cli", "status": "gan_sweeps.status",
+SUBCOMMANDS = {"report": "gan_sweeps.report.command", "status": "gan_sweeps.status",
                "provenance": "gan_sweeps.provenance", "studies": "gan_sweeps.studies.cli"}
 
 

@@ -48,7 +48,7 @@ class Preflight(Callback):
     warning, so the refusal is a SystemExit(2) after the one-line message on stderr."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from gan_sweeps.config import ConfigError, preflight
+        from gan_sweeps.config.checks import ConfigError, preflight
 
         try:
             preflight(config)

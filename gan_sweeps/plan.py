@@ -169,7 +169,7 @@ def probe(cfg: DictConfig, key: dict[str, Any]) -> dict[str, Any]:
     import pytorch_lightning as pl
 
     from gan_sweeps.callbacks.throughput import Throughput
-    from gan_sweeps.train import _evaluate, build_datamodule, build_model
+    from gan_sweeps.build import build_datamodule, build_model, evaluate
 
     imports = time.perf_counter() - imports  # ~0 after the first probe of this process
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # a plan prints the plan only
@@ -201,7 +201,7 @@ def probe(cfg: DictConfig, key: dict[str, Any]) -> dict[str, Any]:
     if cfg.eval.get("enabled"):
         with tempfile.TemporaryDirectory() as tmp:
             eval_start = time.perf_counter()
-            _evaluate(cfg, model, datamodule, Path(tmp))
+            evaluate(cfg, model, datamodule, Path(tmp))
             result["eval_per_sample_s"] = (time.perf_counter() - eval_start) / cfg.eval.num_samples
     path = _probe_file(cfg)
     try:

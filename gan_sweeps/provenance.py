@@ -20,10 +20,13 @@ from typing import Any, Sequence
 
 from omegaconf import DictConfig
 
-from gan_sweeps.config import ConfigError, one_line, register_configs, validate
+from gan_sweeps.config.checks import ConfigError, validate
+from gan_sweeps.config.errors import one_line
+from gan_sweeps.config.registry import register_configs
 from gan_sweeps.config.checks import fields
 from gan_sweeps.config.schema import describe
-from gan_sweeps.config.sources import ABSENT, Change, Provenance
+from gan_sweeps.config import hydra_defaults
+from gan_sweeps.config.sources import ABSENT, CONF_DIR, Change, Provenance
 
 HEADER = ("# Every config-group option and value of this run that differs from `python -m gan_sweeps` with no\n"
           "# arguments, or that was set by something other than the base defaults, and what set it (the command\n"
@@ -66,11 +69,7 @@ def write_record(path: Path, provenance: Provenance, cfg: DictConfig) -> None:
 
 def compose(overrides: Sequence[str]) -> DictConfig:
     """The config ``python -m gan_sweeps OVERRIDES`` runs (with its ``hydra`` node)."""
-    from hydra.types import RunMode
-
-    from gan_sweeps.config.sources import loader
-
-    return loader().load_configuration("config", list(overrides), RunMode.RUN)
+    return hydra_defaults.compose(str(CONF_DIR), overrides)
 
 
 def render(provenance: Provenance, cfg: DictConfig, include_all: bool = False) -> list[str]:

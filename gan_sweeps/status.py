@@ -167,7 +167,8 @@ def _losses(progress: dict[str, Any], run: Run) -> dict[str, float]:
 def _labels(root: Path, runs: Sequence[Run]) -> dict[str, str]:
     """Each run's values of the swept keys (``k=2 seed=0``) from ``.hydra/overrides.yaml`` (cheap): the keys the
     sweep varies according to ``multirun.yaml``, else those whose overrides differ between the runs so far."""
-    from gan_sweeps.report.table import override_split, planned_sweep_keys
+    from gan_sweeps.report.table import override_split
+    from gan_sweeps.sweep_keys import planned_sweep_keys
 
     swept = planned_sweep_keys(root)
     swept = override_split(runs)[0] if swept is None else swept

@@ -18,6 +18,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from gan_sweeps.sweep_keys import DEFAULT_REPEAT_KEYS, parse_override, planned_sweep_keys
+
 JOB_TYPES = ("train", "eval", "study")
 REPORT_JOB_TYPE = "report"
 
@@ -51,9 +53,6 @@ def job_type(cfg: DictConfig, hc: Any | None = None) -> str:
 
 def sweep_columns(hc: Any | None = None) -> dict[str, Any]:
     """``{"sweep": {"dir", "swept", "setting", "repeat"}}`` for a job of a multirun; {} for a single run."""
-    from gan_sweeps.report.runs import parse_override
-    from gan_sweeps.report.table import DEFAULT_REPEAT_KEYS, planned_sweep_keys
-
     hc = hc if hc is not None else _hydra()
     if not _multirun(hc):
         return {}

@@ -52,7 +52,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("GAN_SWEEPS_CACHE", str(REPO / ".cache" / "gan_sweeps"))
 
 from gan_sweeps import CONF_DIR  # noqa: E402 - after the environment above
-from gan_sweeps.config import register_configs  # noqa: E402
+from gan_sweeps.config.registry import register_configs  # noqa: E402
 
 register_configs()
 
@@ -120,7 +120,7 @@ def compose():
 
 def checked(*overrides: str):
     """Compose and pre-flight a command line as `python -m gan_sweeps OVERRIDES` does (ConfigError if refused)."""
-    from gan_sweeps.config import preflight
+    from gan_sweeps.config.checks import preflight
 
     cfg = compose_config(*overrides)
     preflight(cfg, overrides=list(overrides))

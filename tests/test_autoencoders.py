@@ -13,13 +13,14 @@ from matplotlib.image import imread
 
 from conftest import checked, job_dirs, read_metrics, run_cli
 from gan_sweeps.callbacks.samples import fixed_noise_grid, reconstruction_grid
-from gan_sweeps.config import ConfigError, Provenance, validate
+from gan_sweeps.config.checks import ConfigError, validate
+from gan_sweeps.config.sources import Provenance
 from gan_sweeps.data import to_unit_range
 from gan_sweeps.data.subsets import first_per_class
 from gan_sweeps.evaluation.autoencoding import reconstruction_scores
 from gan_sweeps.evaluation.retrieval import plot_embeddings
 from gan_sweeps.models import VAE, Autoencoder, DenoisingAutoencoder
-from gan_sweeps.train import build_datamodule, build_model
+from gan_sweeps.build import build_datamodule, build_model
 
 
 def _test_batch(cfg, n: int = 256) -> tuple[torch.Tensor, torch.Tensor]:

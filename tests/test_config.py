@@ -12,8 +12,9 @@ import pytest
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from conftest import CONF_DIR, DATA_ROOT, REPO, TINY, checked, compose_config, run_cli
-from gan_sweeps.config import ConfigError, Provenance, one_line, validate
-from gan_sweeps.config.checks import fields
+from gan_sweeps.config.checks import ConfigError, fields, preflight, validate
+from gan_sweeps.config.errors import one_line
+from gan_sweeps.config.sources import Provenance
 from gan_sweeps.config.help import help_text, model_families
 from gan_sweeps.config.registry import config_modules
 from gan_sweeps.provenance import main as provenance_main
@@ -261,7 +262,8 @@ def test_config_modules_are_found_by_name_and_import_without_torch():
     modules = config_modules()
     assert {"gan_sweeps.models.gan_config", "gan_sweeps.models.vae_config", "gan_sweeps.losses_config",
             "gan_sweeps.regularizers_config", "gan_sweeps.train_config"} <= set(modules)
-    code = ("import sys; from gan_sweeps.config import register_configs, preflight; register_configs(); "
+    code = ("import sys; from gan_sweeps.config.registry import register_configs; "
+            "from gan_sweeps.config.checks import preflight; register_configs(); "
             "import gan_sweeps.__main__; print(sorted(m for m in ('torch', 'pytorch_lightning', 'wandb') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
@@ -337,3 +339,16 @@ def test_no_input_prints_a_traceback(tmp_path, args, expected):
 def test_help_from_the_command_line(tmp_path):
     proc = run_cli("--help", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == help_text(RunConfig)
+
+
+@pytest.mark.unit
+def test_a_job_checked_by_its_sweeper_is_not_checked_again_but_a_changed_config_is(compose):
+    overrides = ["model=vae", "eval=off", "seed=123457"]
+    sweepers_copy = compose(*overrides, hydra_node=True)  # what a sweeper or the Preflight callback checks
+    first = preflight(sweepers_copy, overrides=overrides)
+    job = compose(*overrides)  # the job's own config, composed again in the job, without the Hydra node
+    assert preflight(job, overrides=overrides) is first  # the same answer: no second check
+    with open_dict(job):
+        job.batch_size = 0
+    with pytest.raises(ConfigError, match="batch_size=0"):
+        preflight(job, overrides=overrides)

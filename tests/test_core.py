@@ -13,7 +13,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from conftest import TINY, job_dirs, read_metrics, run_cli, train_in_process
 from gan_sweeps.losses import NonSaturating
-from gan_sweeps.train import build_model
+from gan_sweeps.build import build_model
 
 MODELS = ["dcgan", "cgan", "mlp_gan", "vae"]
 
@@ -241,7 +241,7 @@ def _step_order(compose, *overrides: str, batches: int = 1) -> tuple[list[str], 
     """The roles ("d"/"g") of the real optimizer steps of ``batches`` training batches, in order."""
     import pytorch_lightning as pl
 
-    from gan_sweeps.train import build_datamodule
+    from gan_sweeps.build import build_datamodule
 
     cfg = compose("model=mlp_gan", *TINY, *overrides)
     module, datamodule = build_model(cfg), build_datamodule(cfg)

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import TINY, checked, read_metrics, run_cli
-from gan_sweeps.config import ConfigError
+from gan_sweeps.config.checks import ConfigError
 from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.evaluation.diversity import SPREAD_THRESHOLD, knn_radii, low_diversity, manifold_scores
 

@@ -14,10 +14,10 @@ from hydra.utils import instantiate
 from torch import nn
 
 from conftest import TINY, checked, train_in_process
-from gan_sweeps.config import Provenance
-from gan_sweeps.nets import CGANDiscriminator
+from gan_sweeps.config.sources import Provenance
+from gan_sweeps.nets.nets_config import CGANDiscriminatorConfig
 from gan_sweeps.regularizers import GradientPenalty, Regularizer, WeightClip
-from gan_sweeps.train import build_datamodule, build_model
+from gan_sweeps.build import build_datamodule, build_model
 
 LOSSES = ["non_saturating", "minimax", "lsgan", "hinge", "wasserstein"]
 RECIPES = ["wgan", "wgan_gp"]
@@ -136,7 +136,7 @@ def test_gradient_penalty_of_a_linear_critic_is_its_distance_from_unit_norm(make
 def test_gradient_penalty_passes_labels_and_trains_a_conditional_critic(make_regularizer):
     penalty_term = make_regularizer("gradient_penalty", "regularizer.weight=5")
     assert penalty_term.weight == 5.0
-    critic = CGANDiscriminator(num_classes=10, batch_norm=False)
+    critic = instantiate(CGANDiscriminatorConfig(num_classes=10, batch_norm=False))
     real, fake, y = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28), torch.arange(8)
     penalty = penalty_term.penalty(critic, real, fake, y)  # a conditional critic fails without its labels
     assert penalty.item() > 0 and math.isfinite(penalty.item())

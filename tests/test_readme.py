@@ -58,7 +58,7 @@ def _command(line: int, text: str) -> Command | None:
     if tokens[:3] == ["python", "-m", "gan_sweeps"]:
         program, args = "app", tokens[3:]
     elif tokens[:2] == ["python", "-m"] and tokens[2].startswith("gan_sweeps."):
-        program, args = tokens[2].split(".")[1], tokens[3:]
+        program, args = tokens[2].rsplit(".", 1)[1], tokens[3:]  # gan_sweeps[.PACKAGE].MODULE: the subcommand
     elif tokens[:1] == ["gan-sweeps"]:
         program = tokens[1] if len(tokens) > 1 and tokens[1] in SUBCOMMANDS else "app"
         args = tokens[2:] if program != "app" else tokens[1:]

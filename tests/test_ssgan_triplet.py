@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
 
 from conftest import DATA_ROOT, train_in_process
 from gan_sweeps.data import ImageDataModule
@@ -15,8 +16,9 @@ from gan_sweeps.data.subsets import UNLABELLED, LabelledBatches, TripletSampler,
 from gan_sweeps.evaluation.retrieval import _vote, retrieval_metrics
 from gan_sweeps.losses_ssl import (adv_logit, feature_matching_loss, non_saturating_g_loss, supervised_loss,
                                    triplet_loss, unsupervised_d_loss)
-from gan_sweeps.nets.ssgan import SSLDiscriminator, SSLGenerator, data_dependent_init
-from gan_sweeps.train import build_model
+from gan_sweeps.nets.nets_config import SSLDiscriminatorConfig, SSLGeneratorConfig
+from gan_sweeps.nets.ssgan import data_dependent_init
+from gan_sweeps.build import build_model
 
 
 # ---- losses ----------------------------------------------------------------------------------------------------------
@@ -177,7 +179,7 @@ def test_triplets_pair_an_anchor_with_its_class_and_another_class():
 # ---- nets and modules -----------------------------------------------------------------------------------------------
 @pytest.mark.unit
 def test_nets_have_the_paper_shapes_and_noise_only_in_training():
-    d, g = SSLDiscriminator(out_dim=10), SSLGenerator(normalize="none")
+    d, g = instantiate(SSLDiscriminatorConfig(out_dim=10)), instantiate(SSLGeneratorConfig(normalize="none"))
     widths = [layer.out_features for layer in d.hidden] + [d.head.out_features]
     assert widths == [1000, 500, 250, 250, 250, 10]
     x = g(torch.randn(4, 100))
@@ -188,12 +190,12 @@ def test_nets_have_the_paper_shapes_and_noise_only_in_training():
     assert torch.equal(d(x)["logits"], d(x)["logits"])  # eval: deterministic
     assert not torch.equal(d.train()(x)["logits"], d(x)["logits"])  # training: Gaussian noise
     assert g.eval()(torch.zeros(2, 100)).shape == (2, 1, 28, 28)
-    assert SSLGenerator(normalize="tanh").eval()(torch.randn(3, 100)).min() >= -1
+    assert instantiate(SSLGeneratorConfig(normalize="tanh")).eval()(torch.randn(3, 100)).min() >= -1
 
 
 @pytest.mark.unit
 def test_data_dependent_init_standardises_pre_activations():
-    d = SSLDiscriminator(out_dim=16, input_noise=0.0, hidden_noise=0.0)
+    d = instantiate(SSLDiscriminatorConfig(out_dim=16, input_noise=0.0, hidden_noise=0.0))
     x = torch.rand(256, 1, 28, 28)
     assert data_dependent_init(d, x) == 6
     pre = d.hidden[0](x.flatten(1))

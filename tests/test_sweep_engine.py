@@ -168,7 +168,7 @@ def test_every_epoch_end_leaves_a_checkpoint_to_resume_from(tmp_path):
     import pytorch_lightning as pl
 
     from conftest import compose_config
-    from gan_sweeps.train import build_datamodule, build_model, build_trainer
+    from gan_sweeps.build import build_datamodule, build_model, build_trainer
 
     seen: dict[int, int | None] = {}
 

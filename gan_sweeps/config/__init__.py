@@ -7,12 +7,7 @@
 - ``errors``: one line for every way a command line can be wrong;
 - ``help``: ``python -m gan_sweeps --help``, generated from the configs.
 
-Nothing here imports torch, Lightning or W&B."""
-
-from gan_sweeps.config.checks import preflight, validate
-from gan_sweeps.config.errors import ConfigError, one_line
-from gan_sweeps.config.registry import register_configs
-from gan_sweeps.config.schema import knob
-from gan_sweeps.config.sources import Provenance
-
-__all__ = ["ConfigError", "Provenance", "knob", "one_line", "preflight", "register_configs", "validate"]
+Import from the modules themselves (``from gan_sweeps.config.checks import ConfigError, preflight``): this package
+re-exports nothing, because the ``*_config.py`` modules import ``schema`` and ``checks`` imports them (through
+``train_config``), so re-exporting here would close an import circle. Nothing here imports torch, Lightning or
+W&B."""

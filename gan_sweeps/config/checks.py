@@ -1,5 +1,6 @@
-"""The checks a composed config passes before anything is built: run by ``preflight`` (every job of a sweep, before
-the first starts; a single run, before its folder is made) and again by ``train.run``. No torch is imported.
+"""The checks a composed config passes before anything is built, once per job: ``preflight`` (every job of a sweep,
+by the sweeper before the first starts; a single run, before its folder is made; in a job's own process, by the
+task function unless that process passed the same config already). No torch is imported.
 
 In order, the first failure raised as a one-line :class:`ConfigError`:
 
@@ -16,11 +17,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterator, Optional, Sequence
 
+from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf
 
-from gan_sweeps.config.errors import ConfigError
 from gan_sweeps.config.schema import RULE_KEY, Rule, describe, field_types
-from gan_sweeps.config.sources import Provenance, repository, task_overrides
+from gan_sweeps.config import hydra_defaults
+from gan_sweeps.config.sources import CONF_DIR, Provenance, task_overrides
+
+
+class ConfigError(CompactHydraException, ValueError):
+    """A config value is invalid; ``str()`` is one line naming the key, the value and the rule."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +140,7 @@ def choice_problem(overrides: Sequence[str]) -> Optional[str]:
     try:
         provenance = Provenance.of(overrides)
         model = provenance.choices.get("model")
-        node = repository().load_config(f"model/{model.value}").config if model and model.value else None
+        node = hydra_defaults.load_option(str(CONF_DIR), f"model/{model.value}") if model and model.value else None
         schema = OmegaConf.get_type(node) if node is not None else None
     except Exception:  # noqa: BLE001 - no better explanation than the composition error itself
         return None
@@ -234,13 +240,29 @@ def validate(cfg: DictConfig, provenance: Optional[Provenance] = None, data: boo
         raise ConfigError(problem)
 
 
+_CHECKED: dict[str, Provenance] = {}  # the configs this process passed, by content: each job is checked once
+
+
+def _fingerprint(cfg: DictConfig, overrides: Sequence[str], swept: Sequence[str]) -> str:
+    """A job's config (unresolved, without the Hydra node, which differs between a sweeper's copy and the job's)
+    and its overrides, as one text."""
+    own = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    return OmegaConf.to_yaml(own) + "\0".join(overrides) + "\0\0" + "\0".join(swept)
+
+
 def preflight(cfg: DictConfig, overrides: Optional[Sequence[str]] = None) -> Provenance:
     """Check a job's composed config before anything is built; return its provenance.
 
     The pre-flight contract of gan-sweeps' task function (``task.preflight``): sweepers call it with each job's
     config (which carries ``cfg.hydra``: the overrides are read from there); inside a job the running Hydra job
-    gives them. Raises :class:`ConfigError`, whose ``str()`` is one line naming the key. Imports no torch."""
+    gives them. A config this process already passed (the sweeper's or the ``Preflight`` callback's check, then
+    the job's own in the same process) is not checked again: its provenance is returned. Raises
+    :class:`ConfigError`, whose ``str()`` is one line naming the key. Imports no torch."""
     found, swept = task_overrides(cfg)
-    provenance = Provenance.of(found if overrides is None else overrides, swept)
-    validate(cfg, provenance)
-    return provenance
+    used = list(found if overrides is None else overrides)
+    key = _fingerprint(cfg, used, swept)
+    if key not in _CHECKED:
+        provenance = Provenance.of(used, swept)
+        validate(cfg, provenance)
+        _CHECKED[key] = provenance
+    return _CHECKED[key]

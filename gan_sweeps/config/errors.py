@@ -1,6 +1,6 @@
 """One line for every way a command line can be wrong.
 
-``ConfigError`` is what the checks raise (one line naming the key). :func:`one_line` turns Hydra's and
+``ConfigError`` (``checks``) is what the checks raise (one line naming the key). :func:`one_line` turns Hydra's and
 OmegaConf's multi-line composition errors (an unparsable override, a wrong type, an unknown key or option) into
 one line that names the key and, where the key is declared, the rule it breaks."""
 
@@ -13,11 +13,8 @@ from hydra.errors import CompactHydraException, ConfigCompositionException, Miss
 from hydra.errors import OverrideParseException
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
+from gan_sweeps.config.checks import ConfigError, choice_problem
 from gan_sweeps.config.schema import describe, field_types, rule_of
-
-
-class ConfigError(CompactHydraException, ValueError):
-    """A config value is invalid; ``str()`` is one line naming the key, the value and the rule."""
 
 
 def _flat(text: str) -> str:
@@ -98,8 +95,6 @@ def one_line(exc: BaseException, overrides: Sequence[str] = ()) -> str:
         if line:
             return line
     if isinstance(exc, ConfigCompositionException):
-        from gan_sweeps.config.checks import choice_problem
-
         problem = choice_problem(overrides)  # e.g. a recipe for another model family failed to merge
         if problem:
             return problem

@@ -3,7 +3,7 @@
 Hydra composes a config by merging, in order, the configs of its defaults list (``gan_sweeps/conf/config.yaml``, the
 chosen option of each group, recipes, presets, ...) and then the command line's ``KEY=VALUE`` overrides. Hydra keeps
 no record of who set what, so :meth:`Provenance.of` replays that merge with Hydra's own defaults list
-(``ConfigLoader.compute_defaults_list``) and remembers the last writer of every key. Each writer has a kind:
+(``hydra_defaults.replay``) and remembers the last writer of every key. Each writer has a kind:
 
 - ``default``: ``gan_sweeps/conf/config.yaml``, the root schema, or a group option writing its own node (``optim=adam``
   writes ``optim.*``): the base defaults, which do not count as "set";
@@ -13,7 +13,7 @@ no record of who set what, so :meth:`Provenance.of` replays that merge with Hydr
 
 A knob is *set* when its last writer is not a default (an explicitly typed default counts). The applicability
 check (``checks.py``), the provenance command (``python -m gan_sweeps.provenance``) and each run folder's
-``provenance.yaml`` read this. Uses Hydra's internal config loader (hydra-core 1.3)."""
+``provenance.yaml`` read this. Hydra's defaults list comes through ``hydra_defaults`` (its internals, in one place)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gan_sweeps import CONF_DIR
+from gan_sweeps.config import hydra_defaults
+from gan_sweeps.config.hydra_defaults import Loaded
 from gan_sweeps.config.schema import group_of, module_path
 
 CONFIG_NAME = "config"
@@ -66,38 +68,13 @@ class Change:
 ABSENT = "<absent>"
 
 
-@functools.lru_cache(maxsize=1)
-def loader() -> Any:
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.utils import create_config_search_path
-
-    return ConfigLoaderImpl(config_search_path=create_config_search_path(str(CONF_DIR)))
-
-
-@functools.lru_cache(maxsize=1)
-def repository() -> Any:
-    """One caching repository for the process (Hydra makes a deep copy of the ConfigStore per composition)."""
-    return loader()._parse_overrides_and_create_caching_repo(CONFIG_NAME, [])[1]
-
-
-def defaults_list(overrides: Sequence[str]) -> Any:
-    """Hydra's defaults list for ``overrides`` (what ``ConfigLoader.compute_defaults_list`` returns), computed on
-    the process's caching repository."""
-    from hydra._internal.defaults_list import create_defaults_list
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides=list(overrides))
-    return create_defaults_list(repo=repository(), config_name=CONFIG_NAME, overrides_list=parsed,
-                                prepend_hydra=True, skip_missing=False)
-
-
 def _is_hydra(path: Optional[str]) -> bool:
     return bool(path) and (path == "hydra" or path.startswith("hydra/") or path.startswith("hydra."))
 
 
-def _label(config_path: str, result: Any) -> str:
-    if str(result.path).startswith("file://"):
-        root = Path(str(result.path)[len("file://"):])
+def _label(config_path: str, result: Loaded) -> str:
+    if result.path.startswith("file://"):
+        root = Path(result.path[len("file://"):])
         try:
             root = root.resolve().relative_to(CONF_DIR.parents[1])
         except ValueError:
@@ -135,21 +112,17 @@ class Provenance:
     def of(cls, overrides: Iterable[str] = (), sweep_keys: Iterable[str] = ()) -> "Provenance":
         overrides = [str(o) for o in overrides]
         swept = set(sweep_keys)
-        repo = repository()
-        defaults = defaults_list(overrides)
+        replay = hydra_defaults.replay(str(CONF_DIR), overrides)
         sources: dict[str, Source] = {}
         labels: dict[str, Source] = {}
-        for d in defaults.defaults:
-            if d.config_path is None or _is_hydra(d.config_path) or _is_hydra(d.package):
-                continue
-            result = repo.load_config(d.config_path)
-            kind = DEFAULT if (d.package or "") == group_of(d.config_path) else FILE
-            source = Source(_label(d.config_path, result), kind)
-            labels[d.config_path] = source
-            for key in _keys(result.config, _place(d.package, "")):
+        for loaded in replay.configs:
+            kind = DEFAULT if loaded.package == group_of(loaded.config_path) else FILE
+            source = Source(_label(loaded.config_path, loaded), kind)
+            labels[loaded.config_path] = source
+            for key in _keys(loaded.config, _place(loaded.package, "")):
                 if key.split(".")[-1] != "defaults":
                     sources[key] = source
-        for o in defaults.config_overrides:
+        for o in replay.overrides:
             key = o.key_or_group
             source = Source("hydra.sweeper.params" if key in swept else COMMAND_LINE, OVERRIDE)
             for old in [k for k in sources if k == key or k.startswith(key + ".")]:
@@ -157,17 +130,17 @@ class Provenance:
             if not o.is_delete():
                 sources[key] = source
         choices = {}
-        for group, value in reversed(defaults.overrides.known_choices.items()):  # Hydra expands from the end
+        for picked in reversed(replay.choices):  # Hydra expands from the end
+            group = picked.group
             if _is_hydra(group) or "@" in group or "/" in group:
                 continue  # Hydra's groups, recipes' inner picks, specialisations (loss/optim): shown by their values
-            meta = defaults.overrides.override_metadata.get(group)
-            if meta is None:
-                source = BASE_SOURCE
-            elif meta.external_override:
+            if picked.external:
                 source = Source("hydra.sweeper.params" if group in swept else COMMAND_LINE, OVERRIDE)
+            elif picked.chosen_in is None:
+                source = BASE_SOURCE
             else:
-                source = labels.get(meta.containing_config_path, Source(str(meta.containing_config_path), FILE))
-            choices[group] = Choice(value, source)
+                source = labels.get(picked.chosen_in, Source(picked.chosen_in, FILE))
+            choices[group] = Choice(picked.value, source)
         return cls(overrides, choices, sources)
 
     # ---- queries -----------------------------------------------------------------------------------------------
@@ -237,10 +210,7 @@ def _flatten(cfg: DictConfig, prefix: str = "") -> Iterator[tuple[str, Any]]:
 @functools.lru_cache(maxsize=1)
 def _base() -> tuple[Provenance, DictConfig]:
     """The provenance and config of ``python -m gan_sweeps`` with no arguments."""
-    from hydra.types import RunMode
-
-    cfg = loader().load_configuration(CONFIG_NAME, [], RunMode.RUN)
-    return Provenance.of([]), cfg
+    return Provenance.of([]), hydra_defaults.compose(str(CONF_DIR), [])
 
 
 def task_overrides(cfg: Optional[DictConfig] = None) -> tuple[list[str], list[str]]:

@@ -36,6 +36,7 @@ from torch import nn
 from gan_sweeps.data import load_split, to_model_range
 from gan_sweeps.atomic import atomic_write
 from gan_sweeps.evaluation.cache import load_or_build
+from gan_sweeps.evaluation.passes import seeded
 from gan_sweeps.evaluation.threads import adaptive_threads, fastest_threads
 
 log = logging.getLogger(__name__)
@@ -156,16 +157,6 @@ def unit_images(images_uint8: torch.Tensor) -> torch.Tensor:
     return to_model_range(images_uint8, "none")
 
 
-@contextlib.contextmanager
-def seeded(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
-    """Run a block under ``torch.manual_seed(seed)`` and restore the global RNG state afterwards."""
-    device = torch.device(device)
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
-
-
 def evaluation_threads(evaluator: Evaluator) -> ContextManager[int]:
     """CPU thread count for a block of evaluation work, picked by timing work of the same shape (a feature pass
     over 100 images and one 300x300 KID kernel); see ``threads.fastest_threads``. A no-op on accelerators."""
@@ -191,6 +182,21 @@ class TrainingPhase:
     epochs: int
 
 
+def _fresh_classifier(phases: Sequence[TrainingPhase], seed: int, num_classes: int, device: torch.device
+                      ) -> Evaluator:
+    """A new classifier initialised under ``seed``, its input standardisation set to the pixel mean/std over all
+    phases' images (computed without concatenating them)."""
+    with seeded(seed, device):  # the device's RNG is restored too
+        net = Evaluator(num_classes=num_classes)
+        net.reset_parameters()
+    count = sum(p.images01.numel() for p in phases)
+    mean = sum(float(p.images01.sum(dtype=torch.float64)) for p in phases) / count
+    squares = sum(float((p.images01 - mean).square().sum(dtype=torch.float64)) for p in phases)
+    net.input_mean.fill_(mean)
+    net.input_std.fill_((squares / max(count - 1, 1)) ** 0.5)
+    return net
+
+
 def train_classifier(phases: Sequence[TrainingPhase], recipe: TrainRecipe, device: torch.device | str = "cpu",
                      validation: tuple[torch.Tensor, torch.Tensor] | None = None, num_classes: int = 10
                      ) -> tuple[Evaluator, list[dict[str, Any]]]:
@@ -207,15 +213,7 @@ def train_classifier(phases: Sequence[TrainingPhase], recipe: TrainRecipe, devic
     if not phases or any(len(p.labels) == 0 for p in phases):
         raise ValueError("a classifier needs at least one epoch on a non-empty training set")
     device = torch.device(device)
-    with seeded(recipe.seed, device):
-        net = Evaluator(num_classes=num_classes)
-        net.reset_parameters()
-    count = sum(p.images01.numel() for p in phases)  # pixel mean/std over all phases, without concatenating them
-    mean = sum(float(p.images01.sum(dtype=torch.float64)) for p in phases) / count
-    squares = sum(float((p.images01 - mean).square().sum(dtype=torch.float64)) for p in phases)
-    net.input_mean.fill_(mean)
-    net.input_std.fill_((squares / max(count - 1, 1)) ** 0.5)
-    net.to(device).train()
+    net = _fresh_classifier(phases, recipe.seed, num_classes, device).to(device).train()
     total_steps = sum(p.epochs * -(-len(p.labels) // recipe.batch_size) for p in phases)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, pct_start=recipe.warmup,

@@ -27,6 +27,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from gan_sweeps.atomic import atomic_write
+from gan_sweeps.evaluation.passes import seeded
 
 if TYPE_CHECKING:
     from gan_sweeps.evaluation.evaluator import Evaluator
@@ -87,8 +88,6 @@ def kid(evaluator: Evaluator, fake: torch.Tensor, real: torch.Tensor, subsets: i
     samples per side: MMD^2 = 1/(m(m-1)) sum_{i!=j} [k(r_i, r_j) + k(f_i, f_j)] - 2/m^2 sum_{i,j} k(r_i, f_j).
     ``subset_size`` is capped at the smaller set size. Subsets are drawn under ``seed`` (reproducible; the
     caller's RNG state is restored). Inputs as in ``fid``."""
-    from gan_sweeps.evaluation.evaluator import seeded
-
     subset_size = min(subset_size, len(fake), len(real))
     if subset_size < 2:
         raise ValueError("KID needs at least 2 samples on each side")

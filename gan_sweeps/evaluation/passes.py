@@ -19,13 +19,22 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 import torch
 
 from gan_sweeps.data import to_unit_range
-from gan_sweeps.evaluation.evaluator import seeded
 from gan_sweeps.precision import generation_autocast
 
 GENERATE_CHUNK = 256  # images per fp32 generator call: a 1,000-image call of the cGAN's G ran ~30 % slower per image
 # on CPU (its 28x28x32 activations outgrow the caches; benchmarks/bench_overhead.py)
 BF16_CHUNK = 1000  # in bf16 the activations are half the size: 1,000-image calls were the fastest (bench_precision.py)
 SampleConsumer = Callable[[torch.Tensor, "torch.Tensor | None"], None]  # ([0, 1] images, intended labels or None)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
+    """Run a block under ``torch.manual_seed(seed)`` and restore the global RNG state afterwards."""
+    device = torch.device(device)
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 class Sampler(Protocol):

@@ -9,7 +9,7 @@ from gan_sweeps.lazy import lazy_exports
 _EXPORTS = {
     "CGANDiscriminator": "cgan", "CGANGenerator": "cgan",
     "ConvDiscriminator": "conv", "ConvGenerator": "conv", "MLPDiscriminator": "mlp", "MLPGenerator": "mlp",
-    "Decoder": "vae", "Encoder": "vae", "MLPDecoder": "vae", "MLPEncoder": "vae",
+    "Decoder": "vae", "Encoder": "vae",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

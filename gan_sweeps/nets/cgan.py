@@ -56,9 +56,8 @@ def _merged_branches(merged: int, channels: int, act: str, batch_norm: bool, dee
 
 
 class CGANGenerator(nn.Module):
-    def __init__(self, latent_dim: int = 100, num_classes: int = 10, depth: str = "shallow", channels: int = 128,
-                 label_channels: int | None = None, batch_norm: bool = True, bn_eps: float = 1e-5,
-                 bn_momentum: float = 0.1, out_act: str = "tanh", init: str = "xavier_uniform"):
+    def __init__(self, *, latent_dim: int, num_classes: int, depth: str, channels: int, label_channels: int | None,
+                 batch_norm: bool, bn_eps: float, bn_momentum: float, init: str, out_act: str = "tanh"):
         super().__init__()
         bn = (bn_eps, bn_momentum)  # BatchNorm's eps and momentum (nets/blocks.py BN_TORCH, BN_KERAS)
         deep = is_deep(depth)
@@ -86,9 +85,8 @@ class CGANGenerator(nn.Module):
 
 
 class CGANDiscriminator(nn.Module):
-    def __init__(self, num_classes: int = 10, depth: str = "shallow", channels: int = 64,
-                 label_channels: int | None = None, batch_norm: bool = True, bn_eps: float = 1e-5,
-                 bn_momentum: float = 0.1, dropout: float = 0.0, init: str = "xavier_uniform"):
+    def __init__(self, *, num_classes: int, depth: str, channels: int, label_channels: int | None, batch_norm: bool,
+                 bn_eps: float, bn_momentum: float, dropout: float, init: str):
         super().__init__()
         bn = (bn_eps, bn_momentum)  # BatchNorm's eps and momentum (nets/blocks.py BN_TORCH, BN_KERAS)
         deep = is_deep(depth)

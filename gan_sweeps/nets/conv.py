@@ -23,8 +23,8 @@ def is_deep(depth: str) -> bool:
 
 
 class ConvGenerator(nn.Module):
-    def __init__(self, latent_dim: int = 100, depth: str = "shallow", channels: int = 128, batch_norm: bool = True,
-                 bn_eps: float = 1e-5, bn_momentum: float = 0.1, out_act: str = "tanh", init: str = "xavier_uniform"):
+    def __init__(self, *, latent_dim: int, depth: str, channels: int, batch_norm: bool, bn_eps: float,
+                 bn_momentum: float, init: str, out_act: str = "tanh"):
         super().__init__()
         bn = (bn_eps, bn_momentum)  # BatchNorm's eps and momentum (nets/blocks.py BN_TORCH, BN_KERAS)
         deep = is_deep(depth)
@@ -46,8 +46,8 @@ class ConvGenerator(nn.Module):
 
 
 class ConvDiscriminator(nn.Module):
-    def __init__(self, depth: str = "shallow", channels: int = 32, batch_norm: bool = True, bn_eps: float = 1e-5,
-                 bn_momentum: float = 0.1, dropout: float = 0.0, init: str = "xavier_uniform"):
+    def __init__(self, *, depth: str, channels: int, batch_norm: bool, bn_eps: float, bn_momentum: float,
+                 dropout: float, init: str):
         super().__init__()
         bn = (bn_eps, bn_momentum)  # BatchNorm's eps and momentum (nets/blocks.py BN_TORCH, BN_KERAS)
         deep = is_deep(depth)

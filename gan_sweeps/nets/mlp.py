@@ -16,9 +16,8 @@ IMAGE_SIZE = 28 * 28
 class MLPGenerator(nn.Module):
     """z -> hidden... -> 784 -> image, LeakyReLU + BatchNorm in hidden layers, ``out_act`` at the end."""
 
-    def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (128, 256, 512), batch_norm: bool = True,
-                 out_act: str = "tanh", init: str = "xavier_uniform", norm_first_layer: bool = True,
-                 norm_before_act: bool = False):
+    def __init__(self, *, latent_dim: int, hidden: Sequence[int], batch_norm: bool, init: str, norm_first_layer: bool,
+                 norm_before_act: bool, out_act: str = "tanh"):
         super().__init__()
         self.latent_dim = latent_dim
         self.net = mlp([latent_dim, *hidden, IMAGE_SIZE], "leaky_relu", batch_norm=batch_norm, out_act=out_act,
@@ -33,8 +32,7 @@ class MLPDiscriminator(nn.Module):
     """image -> 784 -> hidden... -> features; ``adv`` logit from a last linear layer. No BatchNorm unless
     ``batch_norm`` (the conv discriminator's switch too, so ``loss=wgan_gp`` turns it off by config)."""
 
-    def __init__(self, hidden: Sequence[int] = (512, 256, 128), dropout: float = 0.0, init: str = "xavier_uniform",
-                 batch_norm: bool = False):
+    def __init__(self, *, hidden: Sequence[int], dropout: float, init: str, batch_norm: bool):
         super().__init__()
         self.body = mlp([IMAGE_SIZE, *hidden], "leaky_relu", batch_norm=batch_norm, dropout=dropout,
                         out_act="leaky_relu")

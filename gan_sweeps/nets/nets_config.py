@@ -1,9 +1,10 @@
 """Typed configs of the nets (``model.generator``, ``model.discriminator``, ``model.encoder``, ``model.decoder``).
 
-Each dataclass mirrors its net's constructor: ``_target_`` names the class, the fields are the arguments the
-model configs pass (anything else keeps the constructor's default). The model configs fill most of them with
-interpolations of model-level knobs (``model.depth``, ``model.dropout``, ...), which is where users set them;
-``model.discriminator.batch_norm`` is set directly (the WGAN-GP recipe turns it off)."""
+Each dataclass mirrors its net's constructor: ``_target_`` names the class, the fields are its arguments, and
+their defaults are written here only (the constructors take them keyword-only, without defaults; an argument no
+config passes, such as a generator's ``out_act``, keeps its constructor default). The model configs fill most of
+them with interpolations of model-level knobs (``model.depth``, ``model.dropout``, ...), which is where users set
+them; ``model.discriminator.batch_norm`` is set directly (the WGAN-GP recipe turns it off)."""
 
 from dataclasses import dataclass
 from typing import List, Optional

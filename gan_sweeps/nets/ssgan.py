@@ -85,9 +85,8 @@ def data_dependent_init(net: nn.Module, *inputs, eps: float = 1e-6) -> int:
 
 
 class SSLDiscriminator(nn.Module):
-    def __init__(self, out_dim: int = 10, hidden: Sequence[int] = (1000, 500, 250, 250, 250),
-                 input_noise: float = 0.3, hidden_noise: float = 0.5, weight_norm: bool = True,
-                 train_hidden_scale: bool = False):
+    def __init__(self, *, out_dim: int, hidden: Sequence[int], input_noise: float, hidden_noise: float,
+                 weight_norm: bool, train_hidden_scale: bool):
         super().__init__()
         self.out_dim = out_dim
         self.input_noise = GaussianNoise(input_noise)
@@ -114,8 +113,8 @@ class SSLDiscriminator(nn.Module):
 class SSLGenerator(nn.Module):
     OUTPUTS = ("tanh", "half", "none")
 
-    def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (500, 500), batch_norm: bool = True,
-                 weight_norm: bool = True, normalize: str = "tanh"):
+    def __init__(self, *, latent_dim: int, hidden: Sequence[int], weight_norm: bool, normalize: str,
+                 batch_norm: bool = True):
         super().__init__()
         if normalize not in self.OUTPUTS:
             raise ValueError(f"unknown data.normalize {normalize!r}; choose one of {list(self.OUTPUTS)}")

@@ -30,8 +30,7 @@ def _check_arch(arch: str) -> str:
 class Encoder(nn.Module):
     """image -> trunk -> code (latent_dim) or (mu, logvar) when ``variational``."""
 
-    def __init__(self, latent_dim: int = 20, arch: str = "mlp", hidden: Sequence[int] = (512, 256),
-                 channels: int = 32, variational: bool = True):
+    def __init__(self, *, latent_dim: int, arch: str, hidden: Sequence[int], channels: int, variational: bool):
         super().__init__()
         self.latent_dim, self.variational = latent_dim, variational
         if _check_arch(arch) == "mlp":
@@ -52,8 +51,7 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """latent -> trunk -> 784 Bernoulli logits shaped as an image (N, 1, 28, 28)."""
 
-    def __init__(self, latent_dim: int = 20, arch: str = "mlp", hidden: Sequence[int] = (256, 512),
-                 channels: int = 32):
+    def __init__(self, *, latent_dim: int, arch: str, hidden: Sequence[int], channels: int):
         super().__init__()
         self.latent_dim = latent_dim
         if _check_arch(arch) == "mlp":
@@ -66,17 +64,3 @@ class Decoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
-
-
-class MLPEncoder(Encoder):
-    """The VAE's MLP encoder, (mu, logvar): ``Encoder(arch="mlp", variational=True)``."""
-
-    def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 256)):
-        super().__init__(latent_dim, "mlp", hidden, variational=True)
-
-
-class MLPDecoder(Decoder):
-    """``Decoder(arch="mlp")``."""
-
-    def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (256, 512)):
-        super().__init__(latent_dim, "mlp", hidden)

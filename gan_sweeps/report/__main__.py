@@ -2,7 +2,7 @@
 
 import sys
 
-from gan_sweeps.report.cli import main
+from gan_sweeps.report.command import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,12 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
-try:  # the C loader is ~10x faster; run folders hold a few hundred lines of YAML each
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader
+from gan_sweeps.sweep_keys import parse_override, read_yaml, sweep_lengths, sweep_settings
 
 NO_RECORD_STATUS = "running"  # a run folder without metrics.json has started (Hydra wrote .hydra/) but not finished
 UNREADABLE_STATUS = "unknown"  # metrics.json exists but is not valid JSON
@@ -55,18 +50,6 @@ def parse_scalar(text: Any) -> Any:
     return text
 
 
-def parse_override(item: str) -> tuple[str, str] | None:
-    """``'optim.beta1=0.5'`` -> ``('optim.beta1', '0.5')``; ``'+trainer.x=1'`` and ``'++x=1'`` lose their prefix;
-    a deletion ``'~key'`` reads as ``('key', '~')``; anything unparsable gives None."""
-    item = str(item).strip()
-    if item.startswith("~"):
-        return (item[1:].split("=", 1)[0], "~") if len(item) > 1 else None
-    key, sep, value = item.lstrip("+").partition("=")
-    if not sep or not key:
-        return None
-    return key.strip(), value.strip()
-
-
 def flatten(mapping: dict[str, Any], prefix: str = "", sep: str = "/") -> dict[str, Any]:
     """``{'eval': {'pretrain': {'knn_acc': 0.9}}}`` -> ``{'eval/pretrain/knn_acc': 0.9}`` (flat keys kept as is)."""
     flat: dict[str, Any] = {}
@@ -87,13 +70,6 @@ def is_number(value: Any) -> bool:
 def natural_key(text: str) -> list[Any]:
     """Sort key putting ``2`` before ``10`` (job folders are numbered)."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text(), Loader=_Loader)
-    except (OSError, yaml.YAMLError):
-        return None
 
 
 def _to_float(text: str | None) -> float | None:
@@ -187,13 +163,13 @@ class Run:
     def config_leaves(self) -> dict[str, Any]:
         """The saved config's leaves as written (interpolations not resolved), keys joined with dots; {} when the
         file is missing or unreadable. Cheap (YAML only): what the swept/fixed split compares across runs."""
-        data = _read_yaml(self.path / ".hydra" / "config.yaml")
+        data = read_yaml(self.path / ".hydra" / "config.yaml")
         return flatten(data, sep=".") if isinstance(data, dict) else {}
 
     @cached_property
     def group_choices(self) -> dict[str, str]:
         """Hydra's ``runtime.choices`` (``model: cgan``, ``optim: adam``): group values not given as overrides."""
-        hydra_cfg = _read_yaml(self.path / ".hydra" / "hydra.yaml") or {}
+        hydra_cfg = read_yaml(self.path / ".hydra" / "hydra.yaml") or {}
         choices = (hydra_cfg.get("hydra") or {}).get("runtime", {}).get("choices") or {}
         return {str(k): str(v) for k, v in choices.items() if v is not None}
 
@@ -273,7 +249,7 @@ class Run:
 
 def _read_overrides(run_dir: Path, metrics: dict[str, Any]) -> dict[str, str]:
     """``.hydra/overrides.yaml`` (or the ``overrides`` list metrics.json keeps) as an ordered key -> value dict."""
-    items = _read_yaml(run_dir / ".hydra" / "overrides.yaml")
+    items = read_yaml(run_dir / ".hydra" / "overrides.yaml")
     if not isinstance(items, list):
         items = metrics.get("overrides") if isinstance(metrics.get("overrides"), list) else []
     pairs = (parse_override(item) for item in items)
@@ -334,44 +310,8 @@ def load_sweep(root: str | Path) -> list[Run]:
 
 def load_optimization_results(root: str | Path) -> dict[str, Any] | None:
     """The Optuna sweeper's ``optimization_results.yaml`` at the sweep root, or None."""
-    data = _read_yaml(Path(root) / "optimization_results.yaml")
+    data = read_yaml(Path(root) / "optimization_results.yaml")
     return data if isinstance(data, dict) else None
-
-
-def sweep_lengths(root: str | Path) -> dict[str, int | None] | None:
-    """The sweep's keys with their number of values, from ``multirun.yaml`` (None: the file is missing): each
-    override of the command line and of ``hydra.sweeper.params`` (e.g. from an experiment preset; the command line
-    replaces the same key), 1 for a fixed value, the count of a choice (``a,b,c``, ``range``, ``choice``), None for
-    a value that is not a finite list (``interval(...)``, sampled by a study)."""
-    data = _read_yaml(Path(root) / "multirun.yaml")
-    hydra_cfg = data.get("hydra") if isinstance(data, dict) else None
-    if not isinstance(hydra_cfg, dict):
-        return None
-    sweeper = hydra_cfg.get("sweeper") or {}
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
-    lengths: dict[str, int | None] = {}
-    for text in params + list((hydra_cfg.get("overrides") or {}).get("task") or []):
-        try:
-            (override,) = OverridesParser.create().parse_overrides([text])
-        except Exception:  # noqa: BLE001 - an override this Hydra cannot parse says nothing about the count
-            continue
-        if not override.is_sweep_override():
-            lengths[override.get_key_element()] = 1
-            continue
-        try:
-            lengths[override.get_key_element()] = len(list(override.sweep_string_iterator()))
-        except Exception:  # noqa: BLE001 - interval() and other non-enumerable sweeps
-            lengths[override.get_key_element()] = None
-    return lengths
-
-
-def sweep_settings(root: str | Path) -> dict[str, Any]:
-    """The sweeper's ``_target_`` and ``n_trials`` as recorded in ``multirun.yaml`` ({} when absent)."""
-    data = _read_yaml(Path(root) / "multirun.yaml")
-    sweeper = ((data or {}).get("hydra") or {}).get("sweeper") if isinstance(data, dict) else None
-    return sweeper if isinstance(sweeper, dict) else {}
 
 
 def expected_job_count(root: str | Path) -> int | None:

@@ -87,6 +87,35 @@ def summarize(values: Sequence[float]) -> Summary | None:
     return Summary(numbers) if numbers else None
 
 
+# ---- numbers as people read them (the report's cells and sentences) ----
+def _decimals(value: float) -> int:
+    size = abs(value)
+    return 0 if size >= 1000 else 1 if size >= 100 else 2 if size >= 10 else 3 if size >= 1 else 4
+
+
+def format_number(value: float) -> str:
+    """About 4 significant digits (thousands separated)."""
+    return f"{value:,.{_decimals(value)}f}"
+
+
+def format_interval(mean: float, half_width: float) -> str:
+    """``0.912 ± 0.013``: the half-width to 2 significant digits and the mean to the same decimal place."""
+    if not math.isfinite(half_width) or half_width <= 1e-9 * max(1.0, abs(mean)):  # equal values (to rounding)
+        return f"{format_number(mean)} ± 0"
+    decimals = max(0, 1 - math.floor(math.log10(half_width)))
+    return f"{mean:,.{decimals}f} ± {half_width:,.{decimals}f}"
+
+
+def describe_summary(summary: Summary | None, extent: bool = False) -> str:
+    """``0.912 ± 0.013 (n=3)`` (``extent``: ``(n=3, 0.901–0.925)``) / ``0.9100, 0.9300 (n=2)`` / ``0.9100 (n=1)``."""
+    if summary is None:
+        return "no value"
+    if summary.half_width is None:
+        return ", ".join(format_number(v) for v in summary.values) + f" (n={summary.n})"
+    spread = f", {format_number(summary.min)}–{format_number(summary.max)}" if extent else ""
+    return f"{format_interval(summary.mean, summary.half_width)} (n={summary.n}{spread})"
+
+
 def welch_p_value(a: Summary, b: Summary) -> float | None:
     """Two-sided p-value of Welch's t-test for equal means; None when either side has fewer than 2 values.
     Two settings without any spread differ exactly when their means do (p 0 or 1), where scipy gives NaN."""

@@ -12,12 +12,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import product
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from gan_sweeps.report import stats
-from gan_sweeps.report.runs import Run, is_number, parse_scalar, sweep_lengths
-from gan_sweeps.report.stats import Summary, Verdict, summarize
+from gan_sweeps.report.runs import Run, is_number, parse_scalar
+from gan_sweeps.report.stats import Summary, Verdict, describe_summary, summarize
+from gan_sweeps.sweep_keys import DEFAULT_REPEAT_KEYS, is_bookkeeping
 
 # Shown first when present, in this order (seed 001's classifier metrics, then sample-quality scores).
 PREFERRED_METRICS = ("eval/fid", "eval/kid_mean", "eval/is", "eval/cond_acc", "eval/conf_correct",
@@ -45,10 +45,7 @@ LOWER_IS_BETTER = re.compile(r"fid|kid|loss|error|err\b|wall_time|seconds|s_per_
 DIRECTIONS = {"min": "min", "minimize": "min", "max": "max", "maximize": "max"}
 # Overrides that identify a job's Optuna trial (added by the optuna sweeper, hydra_plugins/gan_sweeps_optuna):
 # bookkeeping, not settings, so never swept or fixed columns.
-BOOKKEEPING_KEY_PREFIXES = ("optuna.",)
-BOOKKEEPING_KEYS = ("resume",)  # how a run was started, not a setting (a resumed race's new runs have resume=true)
 # Swept keys read as repeats of one setting unless the report is told otherwise (--repeat-key).
-DEFAULT_REPEAT_KEYS = ("seed",)
 REFERENCE_NAME = "real data"
 BEST_MARK = "★"
 TIED_MARK = "≈"
@@ -138,10 +135,6 @@ def sort_key(text: str | None) -> tuple:
     return (1, 0, str(text)) if text is not None else (2, 0, "")
 
 
-def _bookkeeping(key: str) -> bool:
-    return key.startswith(BOOKKEEPING_KEY_PREFIXES) or key in BOOKKEEPING_KEYS
-
-
 def config_differences(runs: Sequence[Run]) -> list[str]:
     """Leaves of the saved configs (``.hydra/config.yaml``, interpolations as written) whose values differ across
     the runs that have one, in config order: what a preset, a loss recipe or a group choice changed, whatever the
@@ -155,22 +148,13 @@ def config_differences(runs: Sequence[Run]) -> list[str]:
             if len({json.dumps(flat.get(key, missing), default=str, sort_keys=True) for flat in leaves}) > 1]
 
 
-def planned_sweep_keys(root: str | Path) -> list[str] | None:
-    """The keys a sweep varies according to its ``multirun.yaml`` (its sweep overrides and ``hydra.sweeper.params``,
-    trial bookkeeping left out), known before any job ran; None without a multirun.yaml."""
-    lengths = sweep_lengths(root)
-    if lengths is None:
-        return None
-    return [key for key, n in lengths.items() if n != 1 and not _bookkeeping(key)]
-
-
 def override_split(runs: Sequence[Run]) -> tuple[list[str], dict[str, str]]:
     """(swept, fixed) over the override keys: keys whose values differ across runs (a run without the override
     counts with its config value; one without any value, e.g. a job whose .hydra/ is still being written, does not
     count), in command-line order, and the overrides all runs share."""
     keys: list[str] = []
     for run in runs:
-        keys.extend(k for k in run.overrides if k not in keys and not _bookkeeping(k))
+        keys.extend(k for k in run.overrides if k not in keys and not is_bookkeeping(k))
     swept, fixed = [], {}
     for key in keys:
         values = {run.setting(key) for run in runs} - {None}
@@ -189,7 +173,7 @@ def swept_keys(runs: Sequence[Run]) -> tuple[list[str], dict[str, str], list[str
     keys = [*swept, *fixed]
     groups = {key for key in swept if any(key in run.group_choices for run in runs)}
     derived = [key for key in config_differences(runs)
-               if key not in keys and not _bookkeeping(key) and not key.endswith("._target_")
+               if key not in keys and not is_bookkeeping(key) and not key.endswith("._target_")
                and not any(key.startswith(f"{group}.") for group in groups)
                and len({run.setting(key) for run in runs if run.config_leaves}) > 1]  # resolved values differ too
     return swept + derived, fixed, derived
@@ -417,8 +401,6 @@ def settings_notes(sweep: Sweep) -> list[str]:
 
 def verdict_sentence(sweep: Sweep, verdict: Verdict) -> str:
     """One line: which setting is best for the primary metric and whether it beats the others beyond the noise."""
-    from gan_sweeps.report.render import describe_summary
-
     word = "lower" if verdict.direction == "min" else "higher"
     test = f"{stats.TEST_NAME}, two-sided, level {stats.ALPHA:g}, not corrected for multiple comparisons"
     if not verdict.ranked:
