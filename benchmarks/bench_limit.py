@@ -41,7 +41,7 @@ BATCH = 128
 def config(*overrides: str):
     from hydra import compose, initialize_config_dir
 
-    from gan_sweeps.config import register_configs
+    from gan_sweeps.config.registry import register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

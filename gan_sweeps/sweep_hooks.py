@@ -14,8 +14,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from gan_sweeps.config import one_line as explain_error
-from gan_sweeps.config import preflight
+from gan_sweeps.config.errors import one_line as explain_error
+from gan_sweeps.config.checks import preflight
 from gan_sweeps.run_record import RunRecord
 
 __all__ = ["explain_error", "plan", "preflight", "run_status"]

@@ -116,7 +116,8 @@ def test_families_read_only_declared_model_knobs_and_every_model_knob_has_a_read
     cfgs = {name: compose_config(f"model={name}") for name in model_families()}
     declared = {f.key for cfg in cfgs.values() for f in fields(cfg) if f.rule.model_knob}
     assert {"k", "g_steps", "label_smoothing", "instance_noise", "loss", "regularizer", "optim.g_lr", "optim.d_lr",
-            "data.labelled_per_class", "data.labelled_seed", "latent_dist", "update_order", "d_step"} == declared
+            "data.labelled_per_class", "data.labelled_seed", "latent_dist", "update_order", "d_step",
+            "d_bn_in_g_step"} == declared
     read = set().union(*(schema.reads for schema in model_families().values()))
     assert read == declared
     assert {schema.family for schema in model_families().values()} == {"GAN", "autoencoder", "semi-supervised GAN"}
@@ -288,7 +289,7 @@ def test_help_lists_user_facing_groups_and_every_top_level_knob_from_the_typed_c
 def test_yaml_configs_only_hold_presets_recipes_and_specialisations():
     """Group options are typed configs in code; gan_sweeps/conf/ keeps what combines several groups."""
     folders = sorted({p.parent.relative_to(CONF_DIR).as_posix() for p in CONF_DIR.rglob("*.yaml")})
-    assert folders == [".", "experiment", "loss", "loss/optim", "model/optim", "seed004_gan"]
+    assert folders == [".", "experiment", "loss", "loss/optim", "model/defaults", "model/optim", "seed004_gan"]
 
 
 @pytest.mark.unit

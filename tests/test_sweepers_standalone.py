@@ -63,7 +63,7 @@ def test_hooks_come_from_a_module_or_an_object_and_missing_ones_do_nothing(monke
 
     hooks = load_app_hooks("gan_sweeps.sweep_hooks")  # gan-sweeps' own: a module
     assert hooks.run_status(ROOT / "no such folder") is None
-    from gan_sweeps.config import preflight
+    from gan_sweeps.config.checks import preflight
 
     assert hooks.preflight is preflight and hooks.explain_error is not default.explain_error
 
