@@ -16,7 +16,7 @@ import optuna
 import pytest
 import yaml
 
-from hydra_plugins.gan_sweeps_grid.hooks import AppHooks, load_app_hooks
+from hydra_plugins.gan_sweeps_grid.hooks import load_app_hooks
 
 ROOT = Path(__file__).resolve().parents[1]
 SPHERE = ROOT / "tests" / "optuna_apps" / "sphere.py"
@@ -69,7 +69,8 @@ def test_hooks_come_from_a_module_or_an_object_and_missing_ones_do_nothing(monke
 
     monkeypatch.setitem(sys.modules, "an_app", types.SimpleNamespace(OnlyStatus=OnlyStatus))
     only = load_app_hooks("an_app.OnlyStatus")  # a class: instantiated
-    assert only.run_status(Path(".")) == "pruned" and only.preflight is AppHooks().preflight
+    assert only.run_status(Path(".")) == "pruned"
+    assert only.preflight(None) is None and only.plan([], [], None, None) is None  # the missing ones: the defaults
     with pytest.raises(Exception, match=r"^hydra.sweeper.app_hooks=no_such.module: cannot load it \(No module"):
         load_app_hooks("no_such.module")
     with pytest.raises(Exception, match="it has none of the hooks"):
