@@ -31,7 +31,7 @@ os.environ.setdefault("WANDB_MODE", "offline")
 from gan_sweeps import CONF_DIR  # noqa: E402
 from gan_sweeps.evaluation.passes import eval_mode, sample_pass  # noqa: E402
 from gan_sweeps.precision import cpu_has_native_bf16  # noqa: E402
-from gan_sweeps.train import build_model, run  # noqa: E402
+from gan_sweeps.run.train import build_model, run  # noqa: E402
 
 MODELS = {"mlp_gan": ["model=mlp_gan"], "dcgan": ["model=dcgan"], "cgan": ["model=cgan"],
           "cgan_deep": ["model=cgan", "model.depth=deep"]}

@@ -2,7 +2,7 @@
 
 Runs a 6-job cGAN sweep at smoke size (512 images, 1 epoch; ``seed=0..5``) as a user would, in one subprocess
 (the basic launcher runs the jobs in one process), and prints each job's ``timings`` from its ``metrics.json``
-(gan_sweeps/timings.py) and the mean overhead per job: the command's wall time minus the training time, over the
+(gan_sweeps/run/timings.py) and the mean overhead per job: the command's wall time minus the training time, over the
 jobs. The command's own start (Python, Hydra, torch imports) is shared by the jobs and shown apart.
 Usage: python benchmarks/bench_overhead.py [--jobs N] [--eval off] [--num-samples N]"""
 

@@ -42,7 +42,7 @@ def main(names: list[str]) -> int:
     env = {**os.environ, "WANDB_MODE": os.environ.get("WANDB_MODE", "offline")}
     env.setdefault("GAN_SWEEPS_DATA", str(REPO.parent / "shared" / "datasets"))
     sys.path.insert(0, str(REPO))
-    from gan_sweeps.plan import duration, estimate_vs_actual, read_plan
+    from gan_sweeps.sweep.plan import duration, estimate_vs_actual, read_plan
 
     for name in names or list(SWEEPS):
         overrides = SWEEPS[name] or make_run_overrides()

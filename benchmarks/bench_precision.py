@@ -30,7 +30,7 @@ os.environ.setdefault("WANDB_MODE", "offline")
 from gan_sweeps import CONF_DIR  # noqa: E402
 from gan_sweeps.evaluation.passes import sample_pass  # noqa: E402
 from gan_sweeps.precision import cpu_has_native_bf16  # noqa: E402
-from gan_sweeps.train import build_model, run  # noqa: E402
+from gan_sweeps.run.train import build_model, run  # noqa: E402
 
 MODELS = {"mlp_gan": ["model=mlp_gan"], "dcgan": ["model=dcgan"], "cgan": ["model=cgan"],
           "cgan_deep": ["model=cgan", "model.depth=deep"], "wgan_gp": ["model=dcgan", "loss=wgan_gp"],
@@ -117,7 +117,7 @@ def main() -> None:
 
 def compile_gain(images: int) -> None:
     """torch.compile of the cGAN's nets: 2 epochs eager, 2 compiled; the compiled first epoch pays the compile."""
-    import gan_sweeps.train as train
+    import gan_sweeps.run.train as train
 
     eager = train_rate(MODELS["cgan"], images, epochs=2)["epoch_seconds"]
     build = train.build_model

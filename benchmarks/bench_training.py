@@ -28,8 +28,8 @@ os.environ.setdefault("GAN_SWEEPS_DATA", str(REPO.parent / "shared" / "datasets"
 
 from gan_sweeps import CONF_DIR  # noqa: E402
 from gan_sweeps.data import load_split, to_model_range  # noqa: E402
-from gan_sweeps.build import build_model  # noqa: E402
-from gan_sweeps.train import run  # noqa: E402
+from gan_sweeps.run.build import build_model  # noqa: E402
+from gan_sweeps.run.train import run  # noqa: E402
 
 BATCH = 128
 

@@ -26,7 +26,7 @@ from gan_sweeps.config.registry import register_configs
 from gan_sweeps.config.errors import is_config_failure
 
 PROVENANCE_FILE = "provenance.yaml"
-log = logging.getLogger("gan_sweeps.train")
+log = logging.getLogger("gan_sweeps.run.train")
 
 register_configs()
 
@@ -34,11 +34,11 @@ register_configs()
 def task(cfg: DictConfig) -> float:
     """One job: its pre-flight (no torch; a no-op for a config this process passed already), its provenance record,
     then the training run of the checked config."""
-    from gan_sweeps.timings import job_started
+    from gan_sweeps.run.timings import job_started
 
     job_started()
-    from gan_sweeps.provenance import write_record
-    from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
+    from gan_sweeps.config.provenance import write_record
+    from gan_sweeps.run.run_record import RunRecord, is_primary_process, run_dir_of
 
     try:
         provenance = preflight(cfg)
@@ -49,7 +49,7 @@ def task(cfg: DictConfig) -> float:
         return math.nan
     if is_primary_process():
         write_record(run_dir_of(cfg) / PROVENANCE_FILE, provenance, cfg)
-    from gan_sweeps.train import run  # torch, Lightning and W&B load from here on
+    from gan_sweeps.run.train import run  # torch, Lightning and W&B load from here on
 
     return run(cfg)
 
@@ -77,8 +77,8 @@ def _hydra_app() -> int:
 
 
 # ``gan-sweeps NAME ARGS...`` runs ``python -m gan_sweeps.NAME ARGS...``: the module's ``main(argv) -> int``.
-SUBCOMMANDS = {"report": "gan_sweeps.report.command", "status": "gan_sweeps.status",
-               "provenance": "gan_sweeps.provenance", "studies": "gan_sweeps.studies.cli"}
+SUBCOMMANDS = {"report": "gan_sweeps.report.command", "status": "gan_sweeps.sweep.status",
+               "provenance": "gan_sweeps.config.provenance", "studies": "gan_sweeps.studies.cli"}
 
 
 def cli() -> None:
@@ -88,14 +88,14 @@ def cli() -> None:
         sys.exit(importlib.import_module(SUBCOMMANDS[sys.argv[1]]).main(sys.argv[2:]))
     if any(a in ("--help", "-h") for a in sys.argv[1:]):  # Hydra's --help composes ~100 times: slow
         from gan_sweeps.config.help import help_text
-        from gan_sweeps.train_config import RunConfig
+        from gan_sweeps.run.train_config import RunConfig
 
         print(help_text(RunConfig), end="")
         return
     status = _hydra_app()
     if status:
         sys.exit(status)
-    from gan_sweeps.hydra_callbacks import FAILED
+    from gan_sweeps.run.hydra_callbacks import FAILED
 
     if FAILED:
         print(f"{len(FAILED)} run(s) failed (metrics.json says why; error.log holds a traceback where there is "

@@ -3,7 +3,7 @@
 
 - ``preflight``: every job's config is checked (``gan_sweeps.config``, no torch) before the first one starts;
 - ``explain_error``: a job's composition error as gan-sweeps' one line naming the key;
-- ``plan``: the sweep's plan (``gan_sweeps.plan``), printed by ``hydra.sweeper.plan=true``, else written as
+- ``plan``: the sweep's plan (``gan_sweeps.sweep.plan``), printed by ``hydra.sweeper.plan=true``, else written as
   ``plan.json`` in the sweep's folder;
 - ``run_status``: the ``status`` a run wrote in its ``metrics.json`` (a pruned or failed run tells its Optuna
   trial so)."""
@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 from gan_sweeps.config.errors import one_line as explain_error
 from gan_sweeps.config.checks import preflight
-from gan_sweeps.run_record import RunRecord
+from gan_sweeps.run.run_record import RunRecord
 
 __all__ = ["explain_error", "plan", "preflight", "run_status"]
 
@@ -24,7 +24,7 @@ __all__ = ["explain_error", "plan", "preflight", "run_status"]
 def plan(configs: list, overrides: list, hydra_config: DictConfig, sweep_dir: str | None) -> str:
     """The plan's text; with ``sweep_dir`` (a sweep that runs) it is also written there as plan.json, from
     earlier runs only (no probe)."""
-    from gan_sweeps.plan import format_plan, make_plan, write_plan
+    from gan_sweeps.sweep.plan import format_plan, make_plan, write_plan
 
     made = make_plan(configs, overrides, hydra_config, allow_probe=sweep_dir is None)
     if sweep_dir is not None:

@@ -144,7 +144,7 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
 
 def train_in_process(tmp_path: Path, *overrides: str) -> dict:
     """One pre-flighted run of `python -m gan_sweeps OVERRIDES`, in this process, in ``tmp_path``; its metrics."""
-    from gan_sweeps.train import run
+    from gan_sweeps.run.train import run
 
     cfg = checked(*overrides, f"run_dir={tmp_path}")
     run(cfg)

@@ -20,7 +20,7 @@ from gan_sweeps.data.subsets import first_per_class
 from gan_sweeps.evaluation.autoencoding import reconstruction_scores
 from gan_sweeps.evaluation.retrieval import plot_embeddings
 from gan_sweeps.models import VAE, Autoencoder, DenoisingAutoencoder
-from gan_sweeps.build import build_datamodule, build_model
+from gan_sweeps.run.build import build_datamodule, build_model
 
 
 def _test_batch(cfg, n: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
@@ -182,7 +182,7 @@ def test_ae_dae_vae_sweep_metrics_figures_and_report(tmp_path):
     (["model=vae", "optim.lr=5e-4"], 5e-4, 0.9, "command line"),  # the command line wins
     (["experiment=seed004_vae_fashion"], 5e-4, 0.9,
      "gan_sweeps/conf/experiment/seed004_vae_fashion.yaml"),  # and presets
-    (["model=dcgan"], 2e-4, 0.5, "gan_sweeps/optim_config.py"),  # GANs keep theirs
+    (["model=dcgan"], 2e-4, 0.5, "gan_sweeps/training/optim_config.py"),  # GANs keep theirs
 ])
 def test_autoencoders_train_with_autoencoder_optimiser_defaults(overrides, lr, beta1, source):
     module = build_model(checked(*overrides))

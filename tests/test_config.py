@@ -17,9 +17,9 @@ from gan_sweeps.config.errors import one_line
 from gan_sweeps.config.sources import Provenance
 from gan_sweeps.config.help import help_text, model_families
 from gan_sweeps.config.registry import config_modules
-from gan_sweeps.provenance import main as provenance_main
-from gan_sweeps.provenance import record
-from gan_sweeps.train_config import RunConfig
+from gan_sweeps.config.provenance import main as provenance_main
+from gan_sweeps.config.provenance import record
+from gan_sweeps.run.train_config import RunConfig
 
 
 def refusal(*overrides: str) -> str:
@@ -201,7 +201,7 @@ def test_provenance_all_lists_every_key_with_its_rule_and_refuses_what_a_run_wou
     assert provenance_main(["--all", "model=vae"]) == 0
     out = capsys.readouterr().out
     assert "\nmodel.beta " in out and "    a number >= 0 (weight of the KL term" in out
-    assert "\nseed " in out and "gan_sweeps/train_config.py" in out
+    assert "\nseed " in out and "gan_sweeps/run/train_config.py" in out
     assert provenance_main(["model=vae", "k=3"]) == 2
     assert capsys.readouterr().out.splitlines()[-1].startswith("refused: k=3 (command line) is not read by model=vae")
     assert provenance_main(["seed=abc"]) == 2
@@ -210,7 +210,7 @@ def test_provenance_all_lists_every_key_with_its_rule_and_refuses_what_a_run_wou
 
 @pytest.mark.unit
 @pytest.mark.parametrize("overrides, source", [
-    ([], "gan_sweeps/optim_config.py"), (["model=vae"], "gan_sweeps/conf/model/optim/ae_adam.yaml"),
+    ([], "gan_sweeps/training/optim_config.py"), (["model=vae"], "gan_sweeps/conf/model/optim/ae_adam.yaml"),
     (["loss=wgan_gp"], "gan_sweeps/conf/loss/optim/wgan_gp_adam.yaml"),
     (["experiment=seed004_vae_fashion"], "gan_sweeps/conf/experiment/seed004_vae_fashion.yaml"),
     (["experiment=seed004_vae_fashion", "optim.lr=1e-3"], "command line"),
@@ -261,8 +261,8 @@ def test_a_set_data_root_without_the_dataset_is_refused_even_if_another_folder_h
 @pytest.mark.unit
 def test_config_modules_are_found_by_name_and_import_without_torch():
     modules = config_modules()
-    assert {"gan_sweeps.models.gan_config", "gan_sweeps.models.vae_config", "gan_sweeps.losses_config",
-            "gan_sweeps.regularizers_config", "gan_sweeps.train_config"} <= set(modules)
+    assert {"gan_sweeps.models.gan_config", "gan_sweeps.models.vae_config", "gan_sweeps.training.losses_config",
+            "gan_sweeps.training.regularizers_config", "gan_sweeps.run.train_config"} <= set(modules)
     code = ("import sys; from gan_sweeps.config.registry import register_configs; "
             "from gan_sweeps.config.checks import preflight; register_configs(); "
             "import gan_sweeps.__main__; print(sorted(m for m in ('torch', 'pytorch_lightning', 'wandb') "
@@ -274,7 +274,7 @@ def test_config_modules_are_found_by_name_and_import_without_torch():
 @pytest.mark.unit
 def test_help_lists_user_facing_groups_and_every_top_level_knob_from_the_typed_configs():
     text = help_text(RunConfig)
-    assert text.startswith("gan-sweeps: ") and "python -m gan_sweeps.provenance" in text
+    assert text.startswith("gan-sweeps: ") and "python -m gan_sweeps.config.provenance" in text
     assert "experiment=seed001_grid" in text and "model=cgan k=1,2,3" in text
     for f in dataclasses.fields(RunConfig):
         if f.name != "optuna":

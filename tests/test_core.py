@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from conftest import TINY, job_dirs, read_metrics, run_cli, train_in_process
-from gan_sweeps.losses import NonSaturating
-from gan_sweeps.build import build_model
+from gan_sweeps.training.losses import NonSaturating
+from gan_sweeps.run.build import build_model
 
 MODELS = ["dcgan", "cgan", "mlp_gan", "vae"]
 
@@ -148,7 +148,7 @@ def test_d_bn_in_g_step_picks_the_statistics_d_uses_in_gs_step(tmp_path, mode):
     """Each batch (k=1, d_step=joint): D sees the real and the fake batch in train mode, then G's step runs D once:
     in train mode (batch statistics) or, with running, in eval mode, which neither uses nor updates batch stats."""
     from conftest import DATA_ROOT, compose_config
-    from gan_sweeps.train import build_datamodule, build_trainer
+    from gan_sweeps.run.train import build_datamodule, build_trainer
 
     cfg = compose_config(*TINY, "model=dcgan", "data.train_size=128", f"d_bn_in_g_step={mode}",
                          f"data.root={DATA_ROOT}")
@@ -241,7 +241,7 @@ def _step_order(compose, *overrides: str, batches: int = 1) -> tuple[list[str], 
     """The roles ("d"/"g") of the real optimizer steps of ``batches`` training batches, in order."""
     import pytorch_lightning as pl
 
-    from gan_sweeps.build import build_datamodule
+    from gan_sweeps.run.build import build_datamodule
 
     cfg = compose("model=mlp_gan", *TINY, *overrides)
     module, datamodule = build_model(cfg), build_datamodule(cfg)

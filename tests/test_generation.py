@@ -12,7 +12,7 @@ from conftest import DATA_ROOT, compose_config, train_in_process
 from gan_sweeps.evaluation import fid, get_evaluator
 from gan_sweeps.evaluation.evaluate import EvaluatorConsumer
 from gan_sweeps.evaluation.passes import sample_pass
-from gan_sweeps.train import build_model
+from gan_sweeps.run.train import build_model
 
 SAMPLES = 2000
 # The FID of 2,000 fp32 samples of this generator spanned 348.7-350.5 over sample seeds 0, 1, 2 (measured here): the

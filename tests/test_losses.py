@@ -16,8 +16,8 @@ from torch import nn
 from conftest import TINY, checked, train_in_process
 from gan_sweeps.config.sources import Provenance
 from gan_sweeps.nets.nets_config import CGANDiscriminatorConfig
-from gan_sweeps.regularizers import GradientPenalty, Regularizer, WeightClip
-from gan_sweeps.build import build_datamodule, build_model
+from gan_sweeps.training.regularizers import GradientPenalty, Regularizer, WeightClip
+from gan_sweeps.run.build import build_datamodule, build_model
 
 LOSSES = ["non_saturating", "minimax", "lsgan", "hinge", "wasserstein"]
 RECIPES = ["wgan", "wgan_gp"]

@@ -262,7 +262,7 @@ def test_a_list_objective_returns_one_value_per_metric_for_a_multi_objective_stu
 
     from omegaconf import OmegaConf
 
-    from gan_sweeps.train import objective_of
+    from gan_sweeps.run.train import objective_of
 
     metrics = {"status": "completed", "eval/fid": 12.5, "eval/is": 8}
     assert objective_of(OmegaConf.create({"objective": ["eval/fid", "eval/is"]}), metrics) == (12.5, 8.0)

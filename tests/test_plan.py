@@ -23,7 +23,7 @@ def earlier_run(root: Path, k: int = 1, images_per_s: float = 400.0, model: str 
     """A completed run folder as a past sweep leaves it (metrics.json with throughput and timings)."""
     from conftest import compose_config
 
-    from gan_sweeps.plan import arch_key
+    from gan_sweeps.sweep.plan import arch_key
 
     run = root / "-".join([f"k{k}-{model}", *overrides])
     run.mkdir(parents=True)
@@ -41,7 +41,7 @@ def earlier_run(root: Path, k: int = 1, images_per_s: float = 400.0, model: str 
 
 @pytest.mark.unit
 def test_estimates_come_from_earlier_runs_of_the_same_model_batch_size_and_device(tmp_path, compose):
-    from gan_sweeps.plan import estimate_job, history
+    from gan_sweeps.sweep.plan import estimate_job, history
 
     earlier_run(tmp_path / "multirun", k=1, images_per_s=400.0)
     earlier_run(tmp_path / "multirun", k=2, images_per_s=800.0)
@@ -68,7 +68,7 @@ def test_estimates_come_from_earlier_runs_of_the_same_model_batch_size_and_devic
 
 @pytest.mark.unit
 def test_the_report_line_sets_the_estimate_beside_the_actual_time(tmp_path):
-    from gan_sweeps.plan import estimate_vs_actual, write_plan
+    from gan_sweeps.sweep.plan import estimate_vs_actual, write_plan
 
     write_plan(tmp_path, {"created": time.time() - 20, "total_s": 22.0, "startup_s": 2.0,
                           "jobs": [{"num": 0, "estimate_s": 10.0, "source": "history"},

@@ -33,7 +33,7 @@ def _linear_widths(net) -> list[int]:
 def test_seed_presets_build_the_seeds_nets_and_loops(compose):
     import torch
 
-    from gan_sweeps.build import build_model
+    from gan_sweeps.run.build import build_model
 
     mlp002 = build_model(compose("experiment=seed002_mlp_gan"))
     assert _linear_widths(mlp002.generator) == [256, 512, 1024, 784]  # no BatchNorm in G

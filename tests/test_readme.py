@@ -1,6 +1,6 @@
 """The README cannot rot: every `python -m gan_sweeps` / `gan-sweeps` command line in README.md is found, every job
 of it is composed and pre-flighted as the sweeper does before launching, and its first job trains to completion
-at smoke size (in-process); `python -m gan_sweeps.provenance` commands run; the mission command runs as a user
+at smoke size (in-process); `python -m gan_sweeps.config.provenance` commands run; the mission command runs as a user
 types it (a subprocess) and the README's report commands run on the sweep it leaves."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from conftest import (REPO, checked, compose_config, job_dirs, read_metrics, run
                       wandb_run_record)
 from gan_sweeps import CONF_DIR
 from gan_sweeps.__main__ import SUBCOMMANDS
-from gan_sweeps.provenance import main as provenance_main
+from gan_sweeps.config.provenance import main as provenance_main
 from gan_sweeps.report import main as report_main
 from hydra_plugins.gan_sweeps_grid.grid_sweeper import grid_jobs
 

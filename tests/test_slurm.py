@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 
 @pytest.mark.unit
 def test_a_job_uses_the_cores_of_its_slurm_allocation():
-    from gan_sweeps.launch import allocated_cores
+    from gan_sweeps.run.launch import allocated_cores
 
     assert allocated_cores({"SLURM_JOB_ID": "7", "SLURM_CPUS_PER_TASK": "3", "SLURM_CPUS_ON_NODE": "8"}) == 3
     assert allocated_cores({"SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "8", "SLURM_NTASKS_PER_NODE": "4"}) == 2

@@ -14,11 +14,11 @@ from conftest import DATA_ROOT, train_in_process
 from gan_sweeps.data import ImageDataModule
 from gan_sweeps.data.subsets import UNLABELLED, LabelledBatches, TripletSampler, balanced_subset, complement
 from gan_sweeps.evaluation.retrieval import _vote, retrieval_metrics
-from gan_sweeps.losses_ssl import (adv_logit, feature_matching_loss, non_saturating_g_loss, supervised_loss,
+from gan_sweeps.training.losses_ssl import (adv_logit, feature_matching_loss, non_saturating_g_loss, supervised_loss,
                                    triplet_loss, unsupervised_d_loss)
 from gan_sweeps.nets.nets_config import SSLDiscriminatorConfig, SSLGeneratorConfig
 from gan_sweeps.nets.ssgan import data_dependent_init
-from gan_sweeps.build import build_model
+from gan_sweeps.run.build import build_model
 
 
 # ---- losses ----------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``python -m gan_sweeps.status``: each job state read from run folders, the ETA, and a real joblib sweep watched
+"""``python -m gan_sweeps.sweep.status``: each job state read from run folders, the ETA, and a real joblib sweep watched
 while it runs (which also checks the unique sweep folder, the W&B job type and grouping columns of its jobs, and
 the seed-aware report of issue 12's acceptance)."""
 
@@ -18,11 +18,11 @@ import pytest
 import yaml
 
 from gan_sweeps import CONF_DIR
-from gan_sweeps.hydra_callbacks import claim_dir, claim_output_dir
-from gan_sweeps.launch import shares_terminal
-from gan_sweeps.progress import this_host, write_progress
-from gan_sweeps.run_record import RunRecord
-from gan_sweeps.status import main, sweep_status
+from gan_sweeps.run.hydra_callbacks import claim_dir, claim_output_dir
+from gan_sweeps.run.launch import shares_terminal
+from gan_sweeps.sweep.progress import this_host, write_progress
+from gan_sweeps.run.run_record import RunRecord
+from gan_sweeps.sweep.status import main, sweep_status
 
 NOW = 1_800_000_000.0
 
@@ -226,7 +226,7 @@ def test_wandb_columns_let_the_ui_group_the_seeds_of_a_setting(live_sweep, monke
     """What each job of the sweep hands W&B (tests/test_core.py checks it arrives in a real W&B run)."""
     from omegaconf import OmegaConf
 
-    from gan_sweeps.tracking import job_type, sweep_columns
+    from gan_sweeps.run.tracking import job_type, sweep_columns
 
     monkeypatch.chdir(live_sweep.cwd)  # the saved hydra.sweep.dir is relative to where the command ran
     settings: dict[str, set[str]] = {}

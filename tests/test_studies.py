@@ -21,7 +21,7 @@ from conftest import TINY, job_dirs, read_metrics, run_cli
 
 from gan_sweeps import CONF_DIR
 from gan_sweeps.evaluation.discriminator import NotAJudge, RealFakeJudge
-from gan_sweeps.losses import LeastSquares, NonSaturating, Wasserstein
+from gan_sweeps.training.losses import LeastSquares, NonSaturating, Wasserstein
 from gan_sweeps.studies.augmentation import counts
 from gan_sweeps.studies.class_distribution import shares
 from gan_sweeps.studies.cli import main
@@ -59,7 +59,7 @@ def vae_run(tmp_path_factory) -> Path:
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from gan_sweeps.train import run
+    from gan_sweeps.run.train import run
 
     path = tmp_path_factory.mktemp("vae_run")
     GlobalHydra.instance().clear()
@@ -180,7 +180,7 @@ def test_models_import_no_evaluation_nor_callbacks_and_nets_no_losses():
         bad = {m for m in imports(path) if m.startswith(("gan_sweeps.evaluation", "gan_sweeps.callbacks"))}
         assert not bad, f"{path.name} imports {bad}"
     for path in (package / "nets").glob("*.py"):
-        bad = {m for m in imports(path) if m.startswith("gan_sweeps.losses")}
+        bad = {m for m in imports(path) if m.startswith("gan_sweeps.training.losses")}
         assert not bad, f"{path.name} imports {bad}"
 
 

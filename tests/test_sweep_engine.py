@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from conftest import DATA_ROOT, TINY, job_dirs, read_metrics, run_cli, train_in_process
 from gan_sweeps.callbacks.checkpoint_io import AtomicCheckpointIO
 from gan_sweeps.callbacks.health import RunHealth
-from gan_sweeps.launch import job_devices, parallel_jobs
+from gan_sweeps.run.launch import job_devices, parallel_jobs
 
 
 # ---- run health: the diagnoses ---------------------------------------------------------------------------------
@@ -36,7 +36,7 @@ def test_a_balanced_epoch_resets_the_collapse_streak():
 
 @pytest.mark.unit
 def test_wasserstein_critics_are_not_judged_by_the_bce_rule():
-    from gan_sweeps.losses import Wasserstein
+    from gan_sweeps.training.losses import Wasserstein
 
     assert Wasserstein.d_loss_bounded is False
     health = RunHealth(patience=1)
@@ -168,7 +168,7 @@ def test_every_epoch_end_leaves_a_checkpoint_to_resume_from(tmp_path):
     import pytorch_lightning as pl
 
     from conftest import compose_config
-    from gan_sweeps.build import build_datamodule, build_model, build_trainer
+    from gan_sweeps.run.build import build_datamodule, build_model, build_trainer
 
     seen: dict[int, int | None] = {}
 

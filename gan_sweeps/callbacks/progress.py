@@ -1,5 +1,5 @@
-"""Training progress into the run folder's ``progress.json`` (format: ``gan_sweeps.progress``), for
-``python -m gan_sweeps.status``."""
+"""Training progress into the run folder's ``progress.json`` (format: ``gan_sweeps.sweep.progress``), for
+``python -m gan_sweeps.sweep.status``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytorch_lightning as pl
 
 from gan_sweeps.callbacks.throughput import Throughput
-from gan_sweeps.progress import PROGRESS_INTERVAL_S, this_host, write_progress
+from gan_sweeps.sweep.progress import PROGRESS_INTERVAL_S, this_host, write_progress
 
 
 class Progress(pl.Callback):

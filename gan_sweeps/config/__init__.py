@@ -2,7 +2,7 @@
 
 - ``schema``: how a knob is declared (``knob(default, ge=..., choices=..., help=..., model_knob=...)``);
 - ``registry``: finds the ``*_config.py`` modules, which register the group options in Hydra's ConfigStore;
-- ``sources``: which file, option or override set each value (``python -m gan_sweeps.provenance``);
+- ``sources``: which file, option or override set each value (``python -m gan_sweeps.config.provenance``);
 - ``checks``: declared keys, applicability per model family, ranges, combinations, the dataset's files;
 - ``errors``: one line for every way a command line can be wrong;
 - ``help``: ``python -m gan_sweeps --help``, generated from the configs.

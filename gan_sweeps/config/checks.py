@@ -146,7 +146,7 @@ def choice_problem(overrides: Sequence[str]) -> Optional[str]:
         return None
     if schema is None or not hasattr(schema, "reads"):
         return None
-    from gan_sweeps.train_config import RunConfig
+    from gan_sweeps.run.train_config import RunConfig
 
     groups = [f.name for f in dataclasses.fields(RunConfig) if f.metadata.get(RULE_KEY, Rule()).model_knob
               and f.name in provenance.choices]

@@ -26,7 +26,7 @@ gan-sweeps: Hydra-configured sweeps of GAN and autoencoder training runs on MNIS
   python -m gan_sweeps -m model=cgan k=1,2,3 optim.beta1=0.5,0.9   seed 001's question: k x Adam beta1 (6 runs)
   python -m gan_sweeps -m experiment=seed001_grid                  a preset reproducing a seed study
   python -m gan_sweeps.report multirun/<date>/<time>               tables and figures of a sweep
-  python -m gan_sweeps.provenance loss=wgan_gp                     every value a command line changes, and which
+  python -m gan_sweeps.config.provenance loss=wgan_gp                     every value a command line changes, and which
                                                                    file or override set it (--all: every key)
 """
 
@@ -71,7 +71,7 @@ def _wrapped(head: str, text: str, indent: int) -> list[str]:
 
 
 def help_text(root: type) -> str:
-    """The whole help page for the root config class ``root`` (gan_sweeps.train_config.RunConfig)."""
+    """The whole help page for the root config class ``root`` (gan_sweeps.run.train_config.RunConfig)."""
     families = model_families()
     defaults = default_choices()
     lines = [USAGE, "Config groups (GROUP=OPTION; * marks the default):"]
@@ -93,13 +93,13 @@ def help_text(root: type) -> str:
         readers = _readers(name, families) if rule.model_knob else ""
         lines += _wrapped(f"  {name}", f"{rule.help} [{shown}; {kind}{readers}]", 19)
     lines += ["", "Every key of a config, its value, type, range and where it was set:",
-              "  python -m gan_sweeps.provenance --all [KEY=VALUE ...]",
+              "  python -m gan_sweeps.config.provenance --all [KEY=VALUE ...]",
               "Hydra's flags: --cfg job (print the composed config), --info, --hydra-help."]
     return "\n".join(lines) + "\n"
 
 
 def register_help() -> None:
-    from gan_sweeps.train_config import RunConfig
+    from gan_sweeps.run.train_config import RunConfig
 
     text = help_text(RunConfig).replace("$", "$$")  # the template is read by string.Template (and OmegaConf)
     register("hydra/help", "gan_sweeps", {"app_name": "gan-sweeps", "header": "", "footer": "", "template": text})

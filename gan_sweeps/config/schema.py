@@ -171,5 +171,5 @@ def register(group: Optional[str], name: str, node: Any, package: Optional[str] 
 
 
 def module_path(module: str) -> str:
-    """'gan_sweeps.optim_config' -> 'gan_sweeps/optim_config.py' (how sources are shown to users)."""
+    """'gan_sweeps.training.optim_config' -> 'gan_sweeps/training/optim_config.py' (how sources are shown to users)."""
     return module.replace(".", "/") + ".py"

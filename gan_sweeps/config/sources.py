@@ -12,7 +12,7 @@ no record of who set what, so :meth:`Provenance.of` replays that merge with Hydr
 - ``override``: the command line, or the sweeper's ``hydra.sweeper.params``.
 
 A knob is *set* when its last writer is not a default (an explicitly typed default counts). The applicability
-check (``checks.py``), the provenance command (``python -m gan_sweeps.provenance``) and each run folder's
+check (``checks.py``), the provenance command (``python -m gan_sweeps.config.provenance``) and each run folder's
 ``provenance.yaml`` read this. Hydra's defaults list comes through ``hydra_defaults`` (its internals, in one place)."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ COMMAND_LINE = "command line"
 
 @dataclass(frozen=True)
 class Source:
-    where: str  # 'gan_sweeps/conf/loss/wgan_gp.yaml', 'gan_sweeps/optim_config.py', 'command line'
+    where: str  # 'gan_sweeps/conf/loss/wgan_gp.yaml', 'gan_sweeps/training/optim_config.py', 'command line'
     kind: str  # DEFAULT, FILE or OVERRIDE
 
     def __str__(self) -> str:

@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 
 from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.callbacks.health_config import SEVERITY
-from gan_sweeps.run_record import RunRecord
+from gan_sweeps.run.run_record import RunRecord
 from gan_sweeps.studies.runs import StudyError, StudyRun, finished, generator
 
 EVALUATION_DIAGNOSES = ("mode_collapse", "low_diversity")  # what RunHealth.check_evaluation decides
@@ -31,7 +31,7 @@ def rescore(run_dir: str | os.PathLike, num_samples: int | None = None, cache_di
     """Evaluate the run in ``run_dir`` again and update its ``metrics.json``; returns the updated record.
     Raises ``StudyError`` (one line) for a folder that holds no completed generative run with a checkpoint."""
     from gan_sweeps.evaluation.run import evaluate_run
-    from gan_sweeps.train import _save_reference, build_datamodule
+    from gan_sweeps.run.train import _save_reference, build_datamodule
 
     path = Path(run_dir)
     if not (path / ".hydra" / "config.yaml").is_file():

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from gan_sweeps.losses import GANLoss
+from gan_sweeps.training.losses import GANLoss
 from gan_sweeps.models.base import GenerativeModule
-from gan_sweeps.regularizers import Regularizer
-from gan_sweeps.train_config import D_BN_IN_G_STEP, D_STEPS, UPDATE_ORDERS
+from gan_sweeps.training.regularizers import Regularizer
+from gan_sweeps.run.train_config import D_BN_IN_G_STEP, D_STEPS, UPDATE_ORDERS
 
 
 

@@ -21,8 +21,8 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from gan_sweeps.optim import build_optimizer
-from gan_sweeps.train_config import LATENT_DISTS
+from gan_sweeps.training.optim import build_optimizer
+from gan_sweeps.run.train_config import LATENT_DISTS
 
 
 

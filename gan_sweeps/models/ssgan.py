@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from gan_sweeps.data.subsets import LabelledBatches
-from gan_sweeps.losses import GANLoss
-from gan_sweeps.losses_ssl import (feature_matching_loss, non_saturating_g_loss, supervised_loss,
+from gan_sweeps.training.losses import GANLoss
+from gan_sweeps.training.losses_ssl import (feature_matching_loss, non_saturating_g_loss, supervised_loss,
                                    unsupervised_d_loss)
 from gan_sweeps.models.adversarial import AdversarialModule
 from gan_sweeps.models.ssgan_config import FEATURE_MATCHING, G_LOSSES

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from gan_sweeps.data.subsets import TripletSampler, to_device
-from gan_sweeps.losses_ssl import triplet_loss
+from gan_sweeps.training.losses_ssl import triplet_loss
 from gan_sweeps.models.ssgan import SemiSupervisedGAN
 
 

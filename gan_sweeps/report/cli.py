@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gan_sweeps.atomic import atomic_write_text
-from gan_sweeps.plan import estimate_vs_actual
+from gan_sweeps.sweep.plan import estimate_vs_actual
 from gan_sweeps.report import render
 from gan_sweeps.report.race import load_race, race_lines
 from gan_sweeps.report.runs import Run, expected_job_count, flatten, is_number, load_optimization_results, load_sweep
@@ -66,7 +66,7 @@ class Report:
 
 
 # ---- inputs ------------------------------------------------------------------------------------------------------
-REFERENCE_FILE = "reference.json"  # the real data's own scores, written by each evaluated run (gan_sweeps.train)
+REFERENCE_FILE = "reference.json"  # the real data's own scores, written by each evaluated run (gan_sweeps.run.train)
 
 
 def run_reference(runs: list[Run]) -> Path | None:

@@ -36,7 +36,7 @@ from gan_sweeps.report.cli import Report, ReportOptions, make_report
 from gan_sweeps.report.render import flat_grid
 from gan_sweeps.report.runs import NoRunsError, flatten, load_optimization_results
 from gan_sweeps.report.table import Grid, pivot_grid
-from gan_sweeps.tracking import REPORT_JOB_TYPE, folder_group
+from gan_sweeps.run.tracking import REPORT_JOB_TYPE, folder_group
 
 RACE_FILE = "race.json"  # a raced sweep's rounds (hydra_plugins/gan_sweeps_grid)
 STORAGE_ENV = "GAN_SWEEPS_OPTUNA_STORAGE"  # the Optuna sweeper's full storage URL when the recorded one is masked
@@ -62,7 +62,7 @@ def target_of(wandb_cfg: Mapping[str, Any] | None, sweep_dir: str | os.PathLike,
     mode = str(wb.get("mode") or os.environ.get("WANDB_MODE") or "offline")
     if mode == "disabled":
         return None
-    from gan_sweeps.train_config import WandbConfig
+    from gan_sweeps.run.train_config import WandbConfig
 
     return Target(project=str(wb.get("project") or WandbConfig.project), mode=mode,
                   group=str(wb.get("group") or folder_group(sweep_dir)), entity=wb.get("entity"))

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
-from gan_sweeps.sweep_keys import parse_override, read_yaml, sweep_lengths, sweep_settings
+from gan_sweeps.sweep.keys import parse_override, read_yaml, sweep_lengths, sweep_settings
 
 NO_RECORD_STATUS = "running"  # a run folder without metrics.json has started (Hydra wrote .hydra/) but not finished
 UNREADABLE_STATUS = "unknown"  # metrics.json exists but is not valid JSON

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 from gan_sweeps.report import stats
 from gan_sweeps.report.runs import Run, is_number, parse_scalar
 from gan_sweeps.report.stats import Summary, Verdict, describe_summary, summarize
-from gan_sweeps.sweep_keys import DEFAULT_REPEAT_KEYS, is_bookkeeping
+from gan_sweeps.sweep.keys import DEFAULT_REPEAT_KEYS, is_bookkeeping
 
 # Shown first when present, in this order (seed 001's classifier metrics, then sample-quality scores).
 PREFERRED_METRICS = ("eval/fid", "eval/kid_mean", "eval/is", "eval/cond_acc", "eval/conf_correct",

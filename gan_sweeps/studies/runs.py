@@ -1,7 +1,7 @@
 """Finished runs as studies see them: found in run or sweep folders, labelled by their swept settings, and loaded
 read-only through the model's own code.
 
-A run's nets are rebuilt from its ``.hydra/config.yaml`` with ``gan_sweeps.build.build_model`` (the code that
+A run's nets are rebuilt from its ``.hydra/config.yaml`` with ``gan_sweeps.run.build.build_model`` (the code that
 trained them; no second copy of any net) and filled from ``checkpoints/last.ckpt`` with ``torch.load(...,
 weights_only=True)``: a checkpoint can hold only tensors and plain containers, never code to run. Nothing is
 written into a run folder. A run that cannot serve a study (not completed, no checkpoint, no discriminator,
@@ -62,7 +62,7 @@ class StudyRun:
     @functools.cached_property
     def model(self) -> Any:
         """The trained model (eval mode, frozen, on ``device``), built by the run's own code from its config."""
-        from gan_sweeps.build import build_model
+        from gan_sweeps.run.build import build_model
 
         ckpt_path = self.path / CHECKPOINT
         try:

@@ -11,7 +11,7 @@ A job's estimate is ``train + eval + overhead`` seconds, each part from a named 
   gradient penalty is never timed by a shallow plain run), batch size and device, those with the same ``k`` and
   ``g_steps`` preferred: the median of their
   ``images_per_s`` gives ``train`` (epochs x images per epoch / images/s), their ``timings``
-  (gan_sweeps/timings.py) give ``eval`` (scaled by ``eval.num_samples``) and the overhead (W&B, Lightning's set-up,
+  (gan_sweeps/run/timings.py) give ``eval`` (scaled by ``eval.num_samples``) and the overhead (W&B, Lightning's set-up,
   record), and the first job of their process its start-up (imports: once per process);
 - ``probe``: without such runs, ``--plan`` trains the job's config for two epochs of 4 batches (the second timed)
   and evaluates 500 samples (the plan takes a few seconds more), and keeps the result in
@@ -19,7 +19,7 @@ A job's estimate is ``train + eval + overhead`` seconds, each part from a named 
   or probe its jobs have no estimate (``source: none``).
 
 The sweep's total is the start-up plus the jobs' sum over the jobs that run at the same time (the launcher's
-parallelism, ``gan_sweeps.launch``)."""
+parallelism, ``gan_sweeps.run.launch``)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 from omegaconf import DictConfig, open_dict
 
-from gan_sweeps.timings import process_start
+from gan_sweeps.run.timings import process_start
 
 PLAN_FILE = "plan.json"
 HISTORY_ROOTS = ("multirun", "outputs")
@@ -169,7 +169,7 @@ def probe(cfg: DictConfig, key: dict[str, Any]) -> dict[str, Any]:
     import pytorch_lightning as pl
 
     from gan_sweeps.callbacks.throughput import Throughput
-    from gan_sweeps.build import build_datamodule, build_model, evaluate
+    from gan_sweeps.run.build import build_datamodule, build_model, evaluate
 
     imports = time.perf_counter() - imports  # ~0 after the first probe of this process
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # a plan prints the plan only
@@ -244,7 +244,7 @@ def estimate_job(cfg: DictConfig, runs: list[dict[str, Any]], device: str, allow
 
 def make_plan(configs: list[DictConfig], overrides: list[list[str]], hydra_cfg: Any, allow_probe: bool,
               roots: Iterable[str | os.PathLike] = HISTORY_ROOTS) -> dict[str, Any]:
-    from gan_sweeps.launch import job_threads, launcher_name, parallel_jobs
+    from gan_sweeps.run.launch import job_threads, launcher_name, parallel_jobs
 
     device = planned_device(configs[0]) if configs else "cpu"
     runs = history(roots)

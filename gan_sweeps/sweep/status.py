@@ -1,9 +1,9 @@
-"""``python -m gan_sweeps.status SWEEP_DIR [--watch [SECONDS]] [--all]`` (also ``gan-sweeps status``): how far a sweep
-is, read from its run folders only, so it works the same for grids and Optuna studies and for jobs run in-process,
+"""``python -m gan_sweeps.sweep.status SWEEP_DIR [--watch [SECONDS]] [--all]`` (also ``gan-sweeps status``): how far a
+sweep is, read from its run folders only, so it works the same for grids and Optuna studies and for jobs run in-process,
 by joblib, submitit or Slurm, on this machine or another that shares the folder.
 
 Per job it reads ``metrics.json`` (the status: written when the run starts and when it ends) and ``progress.json``
-(``gan_sweeps.progress``: epoch, batch, epoch times and latest losses, updated while it trains). Job states:
+(``gan_sweeps.sweep.progress``: epoch, batch, epoch times and latest losses, updated while it trains). Job states:
 
 - ``completed``, ``diverged``, ``failed``, ``pruned``, ``interrupted``: the run's own final record;
 - ``running``: started (its folder exists) and not finished; ``starting`` until its first progress record;
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from gan_sweeps.progress import process_alive, read_progress, this_host
+from gan_sweeps.sweep.progress import process_alive, read_progress, this_host
 from gan_sweeps.report.runs import NoRunsError, Run, expected_job_count, find_run_dirs, is_number, load_run
 
 FINAL_STATES = ("completed", "diverged", "failed", "pruned", "interrupted")
@@ -168,7 +168,7 @@ def _labels(root: Path, runs: Sequence[Run]) -> dict[str, str]:
     """Each run's values of the swept keys (``k=2 seed=0``) from ``.hydra/overrides.yaml`` (cheap): the keys the
     sweep varies according to ``multirun.yaml``, else those whose overrides differ between the runs so far."""
     from gan_sweeps.report.table import override_split
-    from gan_sweeps.sweep_keys import planned_sweep_keys
+    from gan_sweeps.sweep.keys import planned_sweep_keys
 
     swept = planned_sweep_keys(root)
     swept = override_split(runs)[0] if swept is None else swept

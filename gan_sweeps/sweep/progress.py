@@ -1,4 +1,5 @@
-"""``progress.json``: how far a run is while it trains, written by the run and read by ``python -m gan_sweeps.status``.
+"""``progress.json``: how far a run is while it trains, written by the run and read by ``python -m
+gan_sweeps.sweep.status``.
 
 A run folder's ``metrics.json`` says ``running`` from the first second to the last; ``progress.json`` adds where the
 run is, so a status command can show a sweep's progress and an ETA from the run folders alone, whichever launcher

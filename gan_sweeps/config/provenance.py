@@ -1,5 +1,5 @@
-"""``python -m gan_sweeps.provenance [--all] KEY=VALUE ...`` (also ``gan-sweeps provenance``): what a command line
-changes, and which file or override changed it, before anything runs.
+"""``python -m gan_sweeps.config.provenance [--all] KEY=VALUE ...`` (also ``gan-sweeps provenance``): what a command
+line changes, and which file or override changed it, before anything runs.
 
 Prints every config-group option and every value of the config ``python -m gan_sweeps KEY=VALUE ...`` would run that
 differs from ``python -m gan_sweeps`` with no arguments, or that something other than the base defaults set (an
@@ -30,7 +30,7 @@ from gan_sweeps.config.sources import ABSENT, CONF_DIR, Change, Provenance
 
 HEADER = ("# Every config-group option and value of this run that differs from `python -m gan_sweeps` with no\n"
           "# arguments, or that was set by something other than the base defaults, and what set it (the command\n"
-          "# line, a recipe, a preset, ...). The same as `python -m gan_sweeps.provenance OVERRIDES`.\n")
+          "# line, a recipe, a preset, ...). The same as `python -m gan_sweeps.config.provenance OVERRIDES`.\n")
 
 
 def _text(value: Any) -> str:
@@ -93,7 +93,7 @@ def render(provenance: Provenance, cfg: DictConfig, include_all: bool = False) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gan_sweeps.provenance",
+        prog="python -m gan_sweeps.config.provenance",
         description="Every value the command `python -m gan_sweeps KEY=VALUE ...` changes (group options first), "
                     "the default it replaces and the file or override that set it; then whether the run would be "
                     "refused. Sweep syntax (a,b,c) is not expanded: give one job's overrides.")

@@ -1,4 +1,4 @@
-"""``optim=``: the optimiser of every network (``gan_sweeps/optim.py``). ``optim.g_lr`` / ``optim.d_lr`` set a
+"""``optim=``: the optimiser of every network (``gan_sweeps/training/optim.py``). ``optim.g_lr`` / ``optim.d_lr`` set a
 network's own learning rate (seed 004); only the GAN families have a G and a D, so they are model knobs."""
 
 from dataclasses import dataclass

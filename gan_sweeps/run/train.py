@@ -5,7 +5,7 @@ starts, and passes it on: nothing here checks it again). It never raises for a b
 crash is recorded in ``metrics.json`` (status ``diverged`` / ``failed``) so the sibling jobs of a sweep go on; it
 returns the objective as a plain float (NaN when the run did not complete), which is what sweepers expect.
 
-The steps: ``_build`` (data, model, callbacks, loggers, trainer: ``gan_sweeps.build``), ``_fit`` (training, the
+The steps: ``_build`` (data, model, callbacks, loggers, trainer: ``gan_sweeps.run.build``), ``_fit`` (training, the
 end-of-run evaluation and the real data's reference scores), and ``_record`` (the run record, W&B's summary, the
 job's end line), with ``_record_failure`` for whatever stopped the run."""
 
@@ -28,18 +28,18 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig
 
 from gan_sweeps.atomic import atomic_write_text
-from gan_sweeps.build import (CHECKPOINT_NAME, build_callbacks, build_datamodule, build_loggers, build_model,
+from gan_sweeps.run.build import (CHECKPOINT_NAME, build_callbacks, build_datamodule, build_loggers, build_model,
                               build_trainer, evaluate, hydra_info, in_sweep, quiet_libraries)
 from gan_sweeps.callbacks.evaluation import scalar_metrics
 from gan_sweeps.callbacks.health import RunHealth
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config.checks import ConfigError
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
-from gan_sweeps.launch import Terminated, job_threads, raise_on_sigterm, restore_sigterm, runs_in_command_process
+from gan_sweeps.run.launch import Terminated, job_threads, raise_on_sigterm, restore_sigterm, runs_in_command_process
 from gan_sweeps.models import Diverged, GenerativeModule
-from gan_sweeps.plan import arch_key
-from gan_sweeps.run_record import RunRecord, is_primary_process, run_dir_of
-from gan_sweeps.timings import PhaseTimer, job_ended, jobs_before
+from gan_sweeps.sweep.plan import arch_key
+from gan_sweeps.run.run_record import RunRecord, is_primary_process, run_dir_of
+from gan_sweeps.run.timings import PhaseTimer, job_ended, jobs_before
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from gan_sweeps.callbacks.pruning import OptunaPruning
 from gan_sweeps.callbacks.samples import SampleGrid
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.data import ImageDataModule
-from gan_sweeps.launch import job_devices, shares_terminal
+from gan_sweeps.run.launch import job_devices, shares_terminal
 from gan_sweeps.models import GenerativeModule
-from gan_sweeps.tracking import folder_group, job_type, sweep_columns
+from gan_sweeps.run.tracking import folder_group, job_type, sweep_columns
 
 CHECKPOINT_NAME = "last.ckpt"  # in the run folder's checkpoints/: what resume=true continues from
 
@@ -124,7 +124,7 @@ def _wandb_settings() -> Any:
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list, loggers: list) -> pl.Trainer:
     # a sweep's terminal gets one line per job: no progress bars (parallel jobs' bars would interleave anyway;
-    # `python -m gan_sweeps.status --watch` shows a sweep's progress); the model summary goes to the job's log
+    # `python -m gan_sweeps.sweep.status --watch` shows a sweep's progress); the model summary goes to the job's log
     interactive = _interactive() and not shares_terminal() and not in_sweep()
     if interactive:
         callbacks = callbacks + [LossBar()]

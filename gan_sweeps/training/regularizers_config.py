@@ -1,5 +1,5 @@
-"""``regularizer=``: what keeps the discriminator in check besides its loss (``gan_sweeps/regularizers.py``), an
-axis independent of ``loss=``: ``loss=hinge regularizer=gradient_penalty`` and ``loss=non_saturating
+"""``regularizer=``: what keeps the discriminator in check besides its loss (``gan_sweeps/training/regularizers.py``),
+an axis independent of ``loss=``: ``loss=hinge regularizer=gradient_penalty`` and ``loss=non_saturating
 regularizer=gradient_penalty`` (Kurach et al. 2019) need no new class.
 
 ``per_sample`` is True for penalties computed per sample: the critic must not use BatchNorm, so
@@ -26,7 +26,7 @@ class RegularizerConfig:
 @dataclass
 class NoRegularizerConfig(RegularizerConfig):
     name = "none"
-    _target_: str = "gan_sweeps.regularizers.Regularizer"
+    _target_: str = "gan_sweeps.training.regularizers.Regularizer"
 
 
 @dataclass
@@ -34,14 +34,14 @@ class GradientPenaltyConfig(RegularizerConfig):
     name = "gradient_penalty"
     per_sample = True
     pairs_real_and_fake = True  # x_hat interpolates a real and a fake image
-    _target_: str = "gan_sweeps.regularizers.GradientPenalty"
+    _target_: str = "gan_sweeps.training.regularizers.GradientPenalty"
     weight: float = knob(10.0, ge=0, help="lambda of lambda * (||grad D(x_hat)|| - 1)^2 (Gulrajani et al.: 10)")
 
 
 @dataclass
 class WeightClipConfig(RegularizerConfig):
     name = "weight_clip"
-    _target_: str = "gan_sweeps.regularizers.WeightClip"
+    _target_: str = "gan_sweeps.training.regularizers.WeightClip"
     clip: float = knob(0.01, gt=0, help="every D parameter clipped to [-clip, clip] after each D step")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from gan_sweeps.sweep_keys import DEFAULT_REPEAT_KEYS, parse_override, planned_sweep_keys
+from gan_sweeps.sweep.keys import DEFAULT_REPEAT_KEYS, parse_override, planned_sweep_keys
 
 JOB_TYPES = ("train", "eval", "study")
 REPORT_JOB_TYPE = "report"

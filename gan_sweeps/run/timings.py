@@ -1,5 +1,5 @@
 """Where a job's wall time goes: ``metrics.json``'s ``timings`` (seconds per phase), read by the report, the plan's
-estimates (``gan_sweeps.plan``) and ``benchmarks/bench_overhead.py``.
+estimates (``gan_sweeps.sweep.plan``) and ``benchmarks/bench_overhead.py``.
 
 Phases, in order (they add up to the job's wall time, ``startup`` included):
 
