@@ -10,7 +10,7 @@ import pytest
 
 from conftest import TINY, job_dirs, run_cli
 
-MISSION = ["model=cgan", "k=1,2,3", "optim.beta1=0.5,0.9"]
+MISSION = ["model=cgan", "model.depth=shallow", "d_step=joint", "k=1,2,3", "optim.beta1=0.5,0.9"]  # make run's
 
 
 # model=cgan's defaults are the deep net with d_step=separate; these tests' runs are of the shallow net, joint D step
@@ -91,7 +91,7 @@ def test_plan_prints_the_jobs_and_an_eta_and_runs_nothing(tmp_path):
     out = proc.stdout
     assert "plan: 6 jobs, launcher basic (1 at a time), device cpu" in out
     assert out.count("[history: 1 run(s)") == 6 and "whole sweep: ~" in out and "whole sweep: ~?" not in out
-    assert "  #5 model=cgan k=3 optim.beta1=0.9: ~" in out
+    assert "  #5 model=cgan model.depth=shallow d_step=joint k=3 optim.beta1=0.9: ~" in out
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir()) == ["old"]  # no sweep folder, no run
     assert not (tmp_path / "outputs").exists()
 
