@@ -28,24 +28,14 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("GAN_SWEEPS_DATA", str(REPO.parent / "shared" / "datasets"))
 os.environ.setdefault("WANDB_MODE", "offline")
 
-from gan_sweeps import CONF_DIR  # noqa: E402
 from gan_sweeps.evaluation.passes import eval_mode, sample_pass  # noqa: E402
 from gan_sweeps.precision import cpu_has_native_bf16  # noqa: E402
 from gan_sweeps.run.train import build_model, run  # noqa: E402
 
-MODELS = {"mlp_gan": ["model=mlp_gan"], "dcgan": ["model=dcgan"], "cgan": ["model=cgan"],
-          "cgan_deep": ["model=cgan", "model.depth=deep"]}
-BATCH = 128
+from bench_precision import BATCH, config  # noqa: E402  (benchmarks/ is the script's folder)
+from bench_precision import MODELS as ALL_MODELS  # noqa: E402
 
-
-def config(*overrides: str):
-    from hydra import compose, initialize_config_dir
-
-    from gan_sweeps.config.registry import register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+MODELS = {name: ALL_MODELS[name] for name in ("mlp_gan", "dcgan", "cgan", "cgan_deep")}
 
 
 def flops(fn) -> int:

@@ -32,7 +32,8 @@ def main() -> int:
     env.setdefault("GAN_SWEEPS_DATA", str(REPO.parent / "shared" / "datasets"))
     with tempfile.TemporaryDirectory() as tmp:
         sweep = Path(tmp) / "sweep"
-        cmd = [sys.executable, "-m", "gan_sweeps", "-m", "model=cgan", "data.train_size=512", "trainer.max_epochs=1",
+        cmd = [sys.executable, "-m", "gan_sweeps", "-m", "model=cgan", "model.depth=shallow", "d_step=joint",
+               "data.train_size=512", "trainer.max_epochs=1",
                f"eval={args.eval}", "seed=" + ",".join(str(i) for i in range(args.jobs)),
                f"hydra.sweep.dir={sweep}"]
         if args.num_samples:
