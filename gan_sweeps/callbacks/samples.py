@@ -20,6 +20,7 @@ from gan_sweeps.data import to_unit_range
 from gan_sweeps.data.subsets import first_per_class
 from gan_sweeps.evaluation.passes import eval_mode
 from gan_sweeps.images import save_grid
+from gan_sweeps.models.base import log_step
 
 GRID_PER_CLASS = 2  # test images per class in the reconstruction grid
 
@@ -86,5 +87,5 @@ class SampleGrid(pl.Callback):
         path = save_grid(*self.sample_grid(pl_module), sample_path(self.run_dir, epoch))
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image("samples", [str(path)], step=trainer.fit_loop.epoch_loop._batches_that_stepped,
+                logger.log_image("samples", [str(path)], step=log_step(trainer),
                                  caption=[f"epoch {epoch}"])

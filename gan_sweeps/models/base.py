@@ -25,6 +25,11 @@ from gan_sweeps.training.optim import build_optimizer
 from gan_sweeps.run.train_config import LATENT_DISTS
 
 
+def log_step(trainer: pl.Trainer) -> int:
+    """The step Lightning writes its logs at (batches that stepped, not optimizer steps: a manual-optimisation batch
+    steps several optimizers). Lightning keeps it private; read here only, so one place follows its renames."""
+    return trainer.fit_loop.epoch_loop._batches_that_stepped
+
 
 class Diverged(RuntimeError):
     """A loss became NaN or infinite; the run stops with status ``diverged``."""
@@ -110,9 +115,8 @@ class GenerativeModule(pl.LightningModule):
         trainer = self._trainer
         if trainer is None:
             return True
-        loop = trainer.fit_loop.epoch_loop
-        return ((loop._batches_that_stepped + 1) % max(trainer.log_every_n_steps, 1) == 0
-                or loop.batch_progress.is_last_batch or trainer.should_stop)
+        return ((log_step(trainer) + 1) % max(trainer.log_every_n_steps, 1) == 0
+                or trainer.fit_loop.epoch_loop.batch_progress.is_last_batch or trainer.should_stop)
 
     def check_losses(self) -> dict[str, float]:
         """The one wait for the device: read the window sums, the epoch sums and the latest values in one transfer;

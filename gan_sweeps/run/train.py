@@ -37,6 +37,7 @@ from gan_sweeps.config.checks import ConfigError
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
 from gan_sweeps.run.launch import Terminated, job_threads, raise_on_sigterm, restore_sigterm, runs_in_command_process
 from gan_sweeps.models import Diverged, GenerativeModule
+from gan_sweeps.models.base import log_step
 from gan_sweeps.sweep.plan import arch_key
 from gan_sweeps.run.run_record import RunRecord, is_primary_process, run_dir_of
 from gan_sweeps.run.timings import PhaseTimer, job_ended, jobs_before
@@ -248,7 +249,7 @@ def _log_final(trainer: pl.Trainer, results: dict[str, Any]) -> None:
     if not scalars:
         return
     for logger in trainer.loggers:
-        logger.log_metrics(scalars, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+        logger.log_metrics(scalars, step=log_step(trainer))
         logger.save()
 
 
