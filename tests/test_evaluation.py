@@ -421,6 +421,22 @@ def test_one_image_per_class_is_seen_and_flagged(mnist_test01, mnist_evaluator, 
     assert health.summary()["health_figure"] == "samples/epoch_001.png"
 
 
+@pytest.mark.integration
+def test_the_collapsed_cgan_of_the_old_defaults_is_flagged(mnist_evaluator, eval_cache):
+    """Samples of a real collapsed generator (tests/fixtures/cgan_collapsed_5ep.npz: 100 a class, the fewest the
+    per-class metrics score, drawn from the cGAN that the old defaults trained in 5 epochs: shallow, k=1, beta1 0.5,
+    joint D step; docs/reproductions.md). Every row of its grid is one digit drawn ten times: the class metrics see
+    nothing wrong, the diversity metrics and the health rule do."""
+    saved = np.load(Path(__file__).parent / "fixtures" / "cgan_collapsed_5ep.npz")
+    images01 = torch.from_numpy(saved["images"]).float().div(255).unsqueeze(1)
+    model = DistinctImages(images01, torch.from_numpy(saved["labels"]).long(), normalize="tanh")
+    out = evaluate_generative(model, dataset="mnist", data_root=DATA_ROOT, normalize="tanh",
+                              num_samples=len(images01), cache_dir=eval_cache, out_dir=None, device="cpu")
+    assert out["eval/cond_acc"] > 0.95 and not out["eval/mode_collapse"] and out["eval/is"] > 8.0
+    assert out["eval/intra_recall"] < 0.05 and out["eval/intra_spread"] < 0.5
+    assert "10 of 10 classes" in low_diversity(out)
+
+
 # ---- cache and thread helpers ------------------------------------------------------------------------------
 @pytest.mark.integration
 def test_damaged_cache_file_is_rebuilt(tmp_path):
