@@ -15,7 +15,7 @@ import torch
 
 from conftest import TINY, checked, read_metrics, run_cli
 from gan_sweeps.config.checks import ConfigError
-from gan_sweeps.callbacks.health import RunHealth
+from gan_sweeps.callbacks.health import RunHealth, recovered_text
 from gan_sweeps.evaluation.diversity import SPREAD_THRESHOLD, knn_radii, low_diversity, manifold_scores
 
 # The unit square as real points, and three generated ones: two near its corners, one far off (see the test).
@@ -103,19 +103,35 @@ def test_the_new_scores_are_objectives_of_the_models_that_produce_them():
 
 
 @pytest.mark.unit
-def test_rescoring_keeps_trainings_diagnoses_and_replaces_the_final_evaluations(tmp_path):
+def test_rescoring_keeps_trainings_diagnoses_and_replaces_the_evaluations(tmp_path):
     from gan_sweeps.evaluation.rescore import _health
 
     healthy = {"eval/mode_collapse": False, "eval/intra_spread_by_class": [1.0] * 10}
     collapsed = {"eval/mode_collapse": False, "eval/intra_spread_by_class": [0.02] * 10}
-    final = {"health": "mode_collapse", "health_epoch": 15, "health_reason": "old", "epochs_done": 15}
-    assert _health(final, healthy, tmp_path)["health"] == "ok"  # the final evaluation's verdict, made again
+    earlier = [{"diagnosis": "d_collapse", "epoch": 1, "until": 3, "reason": "D won"}]
+    final = {"health": "mode_collapse", "health_epoch": 5, "health_reason": "old", "epochs_done": 15,
+             "health_recovered": earlier}
+    assert _health(final, healthy, tmp_path) == {"health": "ok", "health_epoch": None, "health_reason": None,
+                                                 "health_figure": None, "health_recovered": earlier}
     assert _health(final, collapsed, tmp_path)["health"] == "low_diversity"
-    periodic = {**final, "health_epoch": 5}  # seen by a periodic evaluation during training: history, kept
-    assert _health(periodic, healthy, tmp_path) == {"health": "mode_collapse", "health_epoch": 5,
-                                                    "health_reason": "old", "health_figure": None}
     losses = {"health": "d_collapse", "health_epoch": 3, "health_reason": "D won", "epochs_done": 15}
-    assert _health(losses, collapsed, tmp_path)["health"] == "d_collapse"
+    assert _health(losses, collapsed, tmp_path)["health"] == "d_collapse"  # held when training ended: stands
+
+
+@pytest.mark.unit
+def test_a_collapse_a_later_evaluation_does_not_see_is_recovered(tmp_path):
+    healthy = {"eval/mode_collapse": False, "eval/intra_spread_by_class": [1.0] * 10}
+    collapsed = {"eval/mode_collapse": False, "eval/intra_spread_by_class": [0.02] * 10}
+    health = RunHealth(run_dir=tmp_path)
+    health.check_evaluation(collapsed, epoch=5)
+    health.check_evaluation({}, epoch=10)  # evaluation off, or not the primary process: judges nothing
+    assert health.health == "low_diversity"
+    health.check_evaluation(healthy, epoch=15)
+    summary = health.summary()
+    assert summary["health"] == "ok" and summary["health_reason"] is None
+    assert [(r["diagnosis"], r["epoch"], r["until"]) for r in summary["health_recovered"]] == \
+        [("low_diversity", 5, 15)]
+    assert recovered_text(summary["health_recovered"]) == "recovered from low_diversity (epochs 5-14)"
 
 
 def rescore_cli(*args: str, cwd) -> subprocess.CompletedProcess:

@@ -35,6 +35,19 @@ def test_a_balanced_epoch_resets_the_collapse_streak():
 
 
 @pytest.mark.unit
+def test_a_discriminator_collapse_the_run_leaves_is_recovered_not_its_verdict():
+    """Seed 001's shallow k=2 beta1=0.9 cGAN: D won epochs 1-2, then the run trained to 96 % with varied digits."""
+    health = RunHealth(patience=2)
+    for epoch, (d, g) in enumerate([(0.03, 6.8), (0.03, 6.8), (0.6, 1.5), (0.02, 7.0)], start=1):
+        health.check_losses({"d_loss": d, "g_loss": g}, epoch=epoch, d_loss_bounded=True)
+    summary = health.summary()
+    assert summary["health"] == "ok" and summary["health_epoch"] is None
+    assert summary["health_recovered"] == [{"diagnosis": "d_collapse", "epoch": 1, "until": 3,
+                                            "reason": summary["health_recovered"][0]["reason"]}]
+    assert "D loss < 0.05" in summary["health_recovered"][0]["reason"]
+
+
+@pytest.mark.unit
 def test_wasserstein_critics_are_not_judged_by_the_bce_rule():
     from gan_sweeps.training.losses import Wasserstein
 

@@ -16,9 +16,13 @@ Diagnoses, worst first (``SEVERITY``):
   ``evaluation.diversity.SPREAD_THRESHOLD``: a generator that ignores its noise (seed 001 Fig. 20, l.116);
 - ``ok``: none of these.
 
-The worst diagnosis seen is kept (``health``), with the epoch it was first seen, a one-line reason and, for the
-evaluation's diagnoses, the sample grid that shows it (``health_figure``: ``samples/epoch_XXX.png``, relative to
-the run folder; the newest grid up to that epoch).
+``health`` is the worst diagnosis that still holds when the run ends, with the epoch it was first seen, a one-line
+reason and, for the evaluation's diagnoses, the sample grid that shows it (``health_figure``:
+``samples/epoch_XXX.png``, relative to the run folder; the newest grid up to that epoch). A diagnosis that stopped
+holding (``d_collapse``: a later epoch without D winning; ``mode_collapse``/``low_diversity``: a later evaluation
+without them) moves to ``health_recovered``, a list of ``{diagnosis, epoch, until, reason}``: seed 001's cGANs pass
+through an early phase where D wins and every row draws one digit, and a run that leaves it is not a failed run.
+``diverged`` always holds: the run ends there.
 ``stop_on`` lists the diagnoses that end training early: ``diverged`` raises ``Diverged`` (status ``diverged``);
 the others stop the trainer after that epoch, the run is still evaluated, and ``metrics.json`` says
 ``stopped_early: true``. Under the Optuna sweeper a stopped trial is thereby cut short like a pruned one."""
@@ -35,6 +39,13 @@ from gan_sweeps.callbacks.health_config import DIAGNOSES, SEVERITY
 from gan_sweeps.models.base import Diverged
 
 
+def recovered_text(recovered: Sequence[Mapping[str, Any]] | None) -> str:
+    """``health_recovered`` in words: "recovered from d_collapse (epochs 1-2)"; "" when empty."""
+    spans = [f"{r['diagnosis']} (epochs {r['epoch']}-{r['until'] - 1 if isinstance(r['until'], int) else '?'})"
+             for r in recovered or ()]
+    return f"recovered from {', '.join(spans)}" if spans else ""
+
+
 class RunHealth(pl.Callback):
     def __init__(self, d_loss_below: float = 0.05, g_loss_above: float = 5.0, patience: int = 2,
                  explode_above: float = 1.0e4, stop_on: Sequence[str] = ("diverged",),
@@ -45,20 +56,35 @@ class RunHealth(pl.Callback):
         self.d_loss_below, self.g_loss_above = d_loss_below, g_loss_above
         self.patience, self.explode_above = patience, explode_above
         self.stop_on = set(stop_on)
-        self.health, self.epoch, self.reason, self.figure = "ok", None, None, None
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.stopped_early = False
         self._d_collapse_streak = 0
+        self.holding: dict[str, tuple[int | None, str, str | None]] = {}  # diagnosis -> (first epoch, reason, figure)
+        self.recovered: list[dict[str, Any]] = []
 
     # ---- what the run reports ------------------------------------------------------------------------------------
     def flag(self, diagnosis: str, epoch: int | None, reason: str, figure: str | None = None) -> None:
-        """Keep the worst diagnosis (the first epoch, reason and figure it was seen with)."""
-        if SEVERITY.index(diagnosis) > SEVERITY.index(self.health):
-            self.health, self.epoch, self.reason, self.figure = diagnosis, epoch, reason, figure
+        """``diagnosis`` holds from ``epoch`` on (the first epoch, reason and figure it was seen with are kept)."""
+        self.holding.setdefault(diagnosis, (epoch, reason, figure))
+
+    def clear(self, diagnosis: str, epoch: int | None) -> None:
+        """``diagnosis`` no longer holds at ``epoch``: it moves to ``recovered``."""
+        if diagnosis in self.holding:
+            first, reason, _ = self.holding.pop(diagnosis)
+            self.recovered.append({"diagnosis": diagnosis, "epoch": first, "until": epoch, "reason": reason})
+
+    @property
+    def health(self) -> str:
+        return max(self.holding, key=SEVERITY.index, default="ok")
+
+    @property
+    def reason(self) -> str | None:
+        return self.holding[self.health][1] if self.holding else None
 
     def summary(self) -> dict[str, Any]:
-        return {"health": self.health, "health_epoch": self.epoch, "health_reason": self.reason,
-                "health_figure": self.figure, "stopped_early": self.stopped_early}
+        epoch, reason, figure = self.holding.get(self.health, (None, None, None))
+        return {"health": self.health, "health_epoch": epoch, "health_reason": reason, "health_figure": figure,
+                "health_recovered": list(self.recovered), "stopped_early": self.stopped_early}
 
     def sample_figure(self, epoch: int | None) -> str | None:
         """The newest ``samples/epoch_XXX.png`` up to ``epoch`` (any epoch when None), relative to the run folder."""
@@ -81,7 +107,9 @@ class RunHealth(pl.Callback):
             return None
         self._d_collapse_streak = self._d_collapse_streak + 1 if (d < self.d_loss_below and g > self.g_loss_above) \
             else 0
-        if self._d_collapse_streak >= self.patience:
+        if not self._d_collapse_streak:
+            self.clear("d_collapse", epoch)
+        elif self._d_collapse_streak >= self.patience:
             self.flag("d_collapse", epoch - self.patience + 1,
                       f"D loss < {self.d_loss_below:g} while G loss > {self.g_loss_above:g} for "
                       f"{self.patience} epoch(s) (last: D {d:.3g}, G {g:.3g})")
@@ -90,7 +118,8 @@ class RunHealth(pl.Callback):
 
     def check_evaluation(self, results: Mapping[str, Any], epoch: int | None) -> str | None:
         """``eval/mode_collapse`` (evaluation.metrics.mode_collapse) and the diversity rule
-        (evaluation.diversity.low_diversity), explained with their thresholds; returns the worst one found."""
+        (evaluation.diversity.low_diversity), explained with their thresholds; returns the worst one found. An
+        evaluation that judged a diagnosis and did not find it clears it (results without its keys judge nothing)."""
         from gan_sweeps.evaluation.diversity import low_diversity
         from gan_sweeps.evaluation.metrics import DOMINANT_RATIO, MISSING_RATIO
 
@@ -107,6 +136,10 @@ class RunHealth(pl.Callback):
         reason = low_diversity(results)
         if reason:
             found.append(("low_diversity", reason))
+        judged = {"mode_collapse": "eval/mode_collapse" in results,
+                  "low_diversity": "eval/intra_spread_by_class" in results or "eval/spread" in results}
+        for diagnosis in [d for d, seen in judged.items() if seen and d not in dict(found)]:
+            self.clear(diagnosis, epoch)
         for diagnosis, why in found:
             self.flag(diagnosis, epoch, why, self.sample_figure(epoch))
         return max((d for d, _ in found), key=SEVERITY.index, default=None)

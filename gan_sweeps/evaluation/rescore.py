@@ -4,9 +4,9 @@ The run's model is rebuilt by its own config and filled from ``checkpoints/last.
 weights-only loading), evaluated as the end of a run evaluates it (``run.evaluate_run``, same seed, the run's
 ``eval.num_samples`` unless given), and its ``metrics.json`` gets the new ``eval/*`` values (other keys stay), a new
 health verdict and ``rescored`` (when, how many samples, seconds, and the new evaluation's own verdict and reason);
-``reference.json`` (the real data's scores) is rewritten too. Health: a diagnosis training made (a loss rule, or
-a periodic evaluation before the last epoch) stands when it is worse; one the final evaluation made is replaced
-by the new evaluation's verdict."""
+``reference.json`` (the real data's scores) is rewritten too. Health: a loss rule's diagnosis that held when
+training ended stands when it is worse; the evaluation's diagnoses (``mode_collapse``, ``low_diversity``: held up
+to the final evaluation) are replaced by the new evaluation's verdict; ``health_recovered`` is kept."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from gan_sweeps.callbacks.health import RunHealth
+from gan_sweeps.callbacks.health import RunHealth, recovered_text
 from gan_sweeps.callbacks.health_config import SEVERITY
 from gan_sweeps.run.run_record import RunRecord
 from gan_sweeps.studies.runs import StudyError, StudyRun, finished, generator
@@ -69,14 +69,13 @@ def rescore(run_dir: str | os.PathLike, num_samples: int | None = None, cache_di
 
 def _health(metrics: dict[str, Any], evaluation: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     """The health keys after the new evaluation (module docstring: what stands, what is replaced)."""
-    epoch = metrics.get("epochs_done")
     health = RunHealth(run_dir=run_dir)
+    health.recovered = list(metrics.get("health_recovered") or [])
     old = metrics.get("health")
-    from_final = old in EVALUATION_DIAGNOSES and metrics.get("health_epoch") == epoch
-    if old in SEVERITY[1:] and not from_final:
+    if old in SEVERITY[1:] and old not in EVALUATION_DIAGNOSES:  # training's own: it held when training ended
         health.flag(old, metrics.get("health_epoch"), metrics.get("health_reason") or "",
                     metrics.get("health_figure"))
-    health.check_evaluation(evaluation, epoch)
+    health.check_evaluation(evaluation, metrics.get("epochs_done"))
     summary = health.summary()
     summary.pop("stopped_early")  # training's fact, not the evaluation's
     return summary
@@ -88,6 +87,8 @@ def scores_text(metrics: dict[str, Any]) -> str:
              if key.startswith("eval/") and isinstance(value, (int, float)) and not isinstance(value, bool)]
     lines.append(f"health = {metrics.get('health')}" + (f": {metrics['health_reason']}" if metrics.get(
         "health_reason") else "") + (f" (figure: {metrics['health_figure']})" if metrics.get("health_figure") else ""))
+    if metrics.get("health_recovered"):
+        lines.append(f"health, earlier: {recovered_text(metrics['health_recovered'])}")
     fresh = metrics.get("rescored") or {}
     if fresh.get("health") not in (None, metrics.get("health")):
         lines.append(f"this evaluation alone: {fresh['health']}"

@@ -31,7 +31,7 @@ from gan_sweeps.atomic import atomic_write_text
 from gan_sweeps.run.build import (CHECKPOINT_NAME, build_callbacks, build_datamodule, build_loggers, build_model,
                               build_trainer, evaluate, hydra_info, in_sweep, quiet_libraries)
 from gan_sweeps.callbacks.evaluation import scalar_metrics
-from gan_sweeps.callbacks.health import RunHealth
+from gan_sweeps.callbacks.health import RunHealth, recovered_text
 from gan_sweeps.callbacks.throughput import Throughput
 from gan_sweeps.config.checks import ConfigError
 from gan_sweeps.data import DatasetNotFoundError, ImageDataModule
@@ -267,10 +267,13 @@ def log_job_end(metrics: dict[str, Any], cfg: DictConfig) -> None:
              if isinstance(metrics.get(name), (int, float)) and not isinstance(metrics.get(name), bool)]
     job = HydraConfig.get().job.num if in_sweep() else None
     health = metrics.get("health")
+    recovered = recovered_text(metrics.get("health_recovered"))
     log.info("%s%s%s%s in %.1f s%s", f"#{job} " if job is not None else "", metrics["status"],
              f" ({health})" if health not in (None, "ok", metrics["status"]) else "",
              (": " + " ".join(shown)) if shown else "", metrics.get("wall_time_s") or 0.0,
              f": {metrics['error']}" if metrics.get("error") and metrics["status"] != "completed" else "")
+    if recovered:
+        log.info("health: %s", recovered)
 
 
 def _finish_wandb(metrics: dict[str, Any]) -> None:
@@ -283,4 +286,6 @@ def _finish_wandb(metrics: dict[str, Any]) -> None:
         wandb.run.summary.update({k: v for k, v in metrics.items()
                                   if isinstance(v, (int, float, str, bool)) and not (isinstance(v, float)
                                                                                     and math.isnan(v))})
+        if metrics.get("health_recovered"):
+            wandb.run.summary["health_recovered"] = recovered_text(metrics["health_recovered"])
         wandb.finish(exit_code=0 if metrics["status"] == "completed" else 1)
