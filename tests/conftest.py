@@ -72,6 +72,15 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A test's commands start as a user's would: without the W&B service of an earlier test's in-process run.
+    wandb.init puts WANDB_SERVICE in this process's environment and child processes connect to that service; seen
+    in CI under load: a sweep's report run attached to it ended without its run file (the in-process runs keep their
+    connection: wandb holds it, not the variable)."""
+    os.environ.pop("WANDB_SERVICE", None)
+
+
 def pytest_collection_modifyitems(items):
     untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
     if untiered:
