@@ -1,6 +1,6 @@
 """Precision and memory format on this machine's CPU: training images/s of each model family in fp32, bf16-mixed
 and bf16-mixed + channels-last (``trainer.precision``, ``channels_last``), evaluation's sample generation in fp32
-against its fast path (``evaluation/passes.py``: inference mode, bf16 autocast on CPUs with native bf16), and
+against its fast path (``evaluation/passes.py``: no_grad, channels-last, bf16 autocast on CPUs with native bf16), and
 ``torch.compile``'s compile time against its per-epoch gain (``--compile``).
 
 Every variant runs in this one process, interleaved (variant by variant within each repeat), so a machine loaded by
