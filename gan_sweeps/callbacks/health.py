@@ -120,7 +120,7 @@ class RunHealth(pl.Callback):
         """``eval/mode_collapse`` (evaluation.metrics.mode_collapse) and the diversity rule
         (evaluation.diversity.low_diversity), explained with their thresholds; returns the worst one found. An
         evaluation that judged a diagnosis and did not find it clears it (results without its keys judge nothing)."""
-        from gan_sweeps.evaluation.diversity import low_diversity
+        from gan_sweeps.evaluation.diversity import judges_diversity, low_diversity
         from gan_sweeps.evaluation.metrics import DOMINANT_RATIO, MISSING_RATIO
 
         found = []
@@ -136,8 +136,7 @@ class RunHealth(pl.Callback):
         reason = low_diversity(results)
         if reason:
             found.append(("low_diversity", reason))
-        judged = {"mode_collapse": "eval/mode_collapse" in results,
-                  "low_diversity": "eval/intra_spread_by_class" in results or "eval/spread" in results}
+        judged = {"mode_collapse": "eval/mode_collapse" in results, "low_diversity": judges_diversity(results)}
         for diagnosis in [d for d, seen in judged.items() if seen and d not in dict(found)]:
             self.clear(diagnosis, epoch)
         for diagnosis, why in found:

@@ -103,6 +103,11 @@ def diversity_scores(evaluator: Any, fake: torch.Tensor, real: torch.Tensor, fak
     return out
 
 
+def judges_diversity(results: Mapping[str, Any]) -> bool:
+    """Whether ``results`` hold the spread that ``low_diversity`` judges (per class, or overall)."""
+    return bool(results.get("eval/intra_spread_by_class")) or results.get("eval/spread") is not None
+
+
 def low_diversity(results: Mapping[str, Any], threshold: float = SPREAD_THRESHOLD) -> str | None:
     """The health rule: a one-line reason when the spread (the worst class's, where per-class scores exist) is under
     ``threshold``, else None (also when the results hold no spread)."""
